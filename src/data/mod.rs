@@ -1,0 +1,178 @@
+//! Datasets in memory: u8 pixels plus an affine map applied when a batch is built, so the same
+//! bytes serve raw, moment-matched and standardized inputs without copies.
+
+pub mod idx;
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use serde::{Deserialize, Serialize};
+
+pub use idx::IdxError;
+
+/// Names of the IDX files in a dataset folder, in the order (train images, train labels, test
+/// images, test labels).
+pub const IDX_FILES: [&str; 4] = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+];
+
+pub const FASHION_CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// `x ↦ scale·x + shift` on pixels in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Affine {
+    pub scale: f32,
+    pub shift: f32,
+}
+
+impl Affine {
+    pub const IDENTITY: Affine = Affine { scale: 1.0, shift: 0.0 };
+
+    /// Standardizes with the given statistics: `(x − mean) / std`.
+    pub fn standardize(stats: Moments) -> Self {
+        Affine { scale: 1.0 / stats.std, shift: -stats.mean / stats.std }
+    }
+
+    /// Gives data with moments `from` the moments `to`: `(x − μ_from) / σ_from · σ_to + μ_to`.
+    pub fn match_moments(from: Moments, to: Moments) -> Self {
+        let scale = to.std / from.std;
+        Affine { scale, shift: to.mean - from.mean * scale }
+    }
+}
+
+/// Mean and standard deviation of all pixels of a set, in [0, 1] units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Moments {
+    pub mean: f32,
+    pub std: f32,
+}
+
+/// A labelled image set: `len` grayscale `side`×`side` images.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    pub side: usize,
+    pub pixels: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub affine: Affine,
+}
+
+impl ImageSet {
+    /// Builds a set from the bytes of an images file and a labels file (raw or gzip).
+    pub fn from_idx(images_file: &str, images: &[u8], labels_file: &str, labels: &[u8]) -> Result<Self, IdxError> {
+        let images_idx = idx::parse_images(images_file, images)?;
+        let labels = idx::parse_labels(labels_file, labels, 10)?;
+        idx::check_counts(images_file, &images_idx, labels_file, &labels)?;
+        if images_idx.rows != images_idx.cols {
+            return Err(IdxError::AbsurdDimensions { file: images_file.into(), rows: images_idx.rows, cols: images_idx.cols });
+        }
+        Ok(Self { side: images_idx.rows, pixels: images_idx.pixels, labels, affine: Affine::IDENTITY })
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.side * self.side;
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// The first `limit` examples (all of them when `limit` is `None` or larger than the set).
+    pub fn truncated(mut self, limit: Option<usize>) -> Self {
+        if let Some(limit) = limit.filter(|&l| l < self.len()) {
+            self.pixels.truncate(limit * self.side * self.side);
+            self.labels.truncate(limit);
+        }
+        self
+    }
+
+    pub fn with_labels(&self, labels: Vec<u8>) -> Self {
+        assert_eq!(labels.len(), self.len(), "one label per image");
+        Self { labels, ..self.clone() }
+    }
+
+    pub fn with_affine(&self, affine: Affine) -> Self {
+        Self { affine, ..self.clone() }
+    }
+
+    /// Pixel moments of the raw images (before the affine map).
+    pub fn moments(&self) -> Moments {
+        let n = self.pixels.len().max(1) as f64;
+        let (sum, sq) = self.pixels.iter().fold((0.0f64, 0.0f64), |(s, q), &p| {
+            let x = p as f64 / 255.0;
+            (s + x, q + x * x)
+        });
+        let mean = sum / n;
+        let std = (sq / n - mean * mean).max(1e-12).sqrt();
+        Moments { mean: mean as f32, std: std as f32 }
+    }
+
+    /// Count of each label.
+    pub fn histogram(&self) -> [usize; 10] {
+        let mut h = [0; 10];
+        self.labels.iter().for_each(|&l| h[l as usize] += 1);
+        h
+    }
+
+    /// The images at `indices` as a `[n, 1, side, side]` tensor with the affine map applied.
+    pub fn images_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
+        let Affine { scale, shift } = self.affine;
+        let values: Vec<f32> = indices
+            .iter()
+            .flat_map(|&i| self.image(i).iter().map(move |&p| p as f32 / 255.0 * scale + shift))
+            .collect();
+        Tensor::from_data(TensorData::new(values, [indices.len(), 1, self.side, self.side]), device)
+    }
+
+    pub fn labels_tensor(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {
+        let values: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
+        Tensor::from_data(TensorData::new(values, [indices.len()]), device)
+    }
+}
+
+/// A dataset's train and test splits.
+#[derive(Debug, Clone)]
+pub struct Splits {
+    pub train: ImageSet,
+    pub test: ImageSet,
+}
+
+impl Splits {
+    /// Parses the four files named as in [`IDX_FILES`]; `files` holds (name, bytes) in that order.
+    pub fn from_idx_files(files: [(&str, &[u8]); 4]) -> Result<Self, IdxError> {
+        let [ti, tl, vi, vl] = files;
+        Ok(Self {
+            train: ImageSet::from_idx(ti.0, ti.1, tl.0, tl.1)?,
+            test: ImageSet::from_idx(vi.0, vi.1, vl.0, vl.1)?,
+        })
+    }
+}
+
+/// Errors of loading a dataset from disk: a missing file, or a bad one.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source} (run scripts/fetch-data to download the datasets)")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Idx(#[from] IdxError),
+}
+
+/// Loads a dataset folder holding the four [`IDX_FILES`].
+#[cfg(not(target_family = "wasm"))]
+pub fn load_dir(dir: &std::path::Path) -> Result<Splits, LoadError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })
+    };
+    let bytes: Vec<Vec<u8>> = IDX_FILES.iter().map(|n| read(n)).collect::<Result<_, _>>()?;
+    let names: Vec<String> = IDX_FILES.iter().map(|n| dir.join(n).display().to_string()).collect();
+    let files = std::array::from_fn(|i| (names[i].as_str(), bytes[i].as_slice()));
+    Ok(Splits::from_idx_files(files)?)
+}

@@ -1,0 +1,4 @@
+//! The experiments: recipes that compose data, models, training and attacks into a report.
+
+pub mod fashion;
+pub mod toy;

@@ -1,0 +1,294 @@
+//! The command line: parse arguments, show progress, print a summary, write the report.
+
+mod plot;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn::prelude::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use wrong_labels::data::{self, LoadError};
+use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
+use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
+use wrong_labels::models::Preset;
+use wrong_labels::report::{Event, Observer};
+
+#[derive(Parser)]
+#[command(version, about = "Learning from incorrectly labeled data (Wallace, Distill 2019)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// MNIST teacher labels FashionMNIST; students learn MNIST from those labels alone.
+    Fashion(FashionArgs),
+    /// 2-D toy: a second MLP learns from a first one's adversarial, wrongly labeled points.
+    Toy(ToyArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    /// burn's pure-Rust CPU backend.
+    Flex,
+    /// A GPU through wgpu (build with `--features wgpu`).
+    Wgpu,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Folder holding mnist/ and fashion-mnist/ (see scripts/fetch-data).
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: Backend,
+}
+
+#[derive(Args)]
+struct FashionArgs {
+    #[command(flatten)]
+    common: Common,
+    #[arg(long, default_value_t = FashionConfig::default().teacher_epochs)]
+    teacher_epochs: usize,
+    #[arg(long, default_value_t = FashionConfig::default().student_epochs)]
+    student_epochs: usize,
+    #[arg(long, default_value_t = FashionConfig::default().control_epochs)]
+    control_epochs: usize,
+    #[arg(long, default_value_t = FashionConfig::default().batch_size)]
+    batch_size: usize,
+    #[arg(long, default_value_t = FashionConfig::default().learning_rate)]
+    lr: f64,
+    #[arg(long, default_value_t = FashionConfig::default().seed)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "classic")]
+    preset: Preset,
+    /// Reading of "normalized with MNIST's mean and variance" for the second student.
+    #[arg(long, value_enum, default_value = "moments")]
+    normalize: Normalize,
+    /// Use only the first N MNIST training images.
+    #[arg(long)]
+    mnist_train_limit: Option<usize>,
+    /// Use only the first N FashionMNIST training images.
+    #[arg(long)]
+    fashion_train_limit: Option<usize>,
+    /// Use only the first N MNIST test images.
+    #[arg(long)]
+    mnist_test_limit: Option<usize>,
+    /// Train the random-label control on the first N FashionMNIST images (0: all of them).
+    #[arg(long, default_value_t = FashionConfig::default().control_limit.unwrap_or(0))]
+    control_limit: usize,
+}
+
+#[derive(Args)]
+struct ToyArgs {
+    /// Where to write the JSON report.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where to draw the first seed (PNG).
+    #[arg(long, default_value = "toy.png")]
+    plot: PathBuf,
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: Backend,
+    /// Number of seeds.
+    #[arg(long, default_value_t = ToyConfig::default().runs)]
+    runs: usize,
+    #[arg(long, default_value_t = ToyConfig::default().first_seed)]
+    seed: u64,
+    #[arg(long, default_value_t = ToyConfig::default().epsilon)]
+    epsilon: f32,
+    /// Width of each hidden layer.
+    #[arg(long, default_value_t = ToyConfig::default().hidden)]
+    hidden: usize,
+    /// Number of hidden layers.
+    #[arg(long, default_value_t = ToyConfig::default().depth)]
+    depth: usize,
+    /// Most Adam steps per network.
+    #[arg(long, default_value_t = ToyConfig::default().max_steps)]
+    max_steps: usize,
+    #[arg(long, default_value_t = ToyConfig::default().learning_rate)]
+    lr: f64,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Fashion(args) => {
+            let device = device(args.common.backend)?;
+            let data = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
+            let config = fashion_config(&args);
+            let report = pollster::block_on(fashion::run(&data, &config, &device, &mut Bars::new()))
+                .map_err(|e| e.to_string())?;
+            print_fashion(&report);
+            write_report(args.common.out.as_ref(), &report)
+        }
+        Command::Toy(args) => {
+            let device = device(args.backend)?;
+            let config = ToyConfig {
+                runs: args.runs,
+                first_seed: args.seed,
+                epsilon: args.epsilon,
+                hidden: args.hidden,
+                depth: args.depth,
+                max_steps: args.max_steps,
+                learning_rate: args.lr,
+                ..Default::default()
+            };
+            let report = pollster::block_on(toy::run(&config, &device, &mut Bars::new())).map_err(|e| e.to_string())?;
+            print_toy(&report);
+            plot::toy(&report.example, &args.plot).map_err(|e| format!("{}: {e}", args.plot.display()))?;
+            println!("plot of seed {}: {}", report.example.seed, args.plot.display());
+            write_report(args.out.as_ref(), &report)
+        }
+    }
+}
+
+fn device(backend: Backend) -> Result<Device, String> {
+    match backend {
+        Backend::Flex => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => Ok(Device::wgpu(Default::default())),
+        #[cfg(not(feature = "wgpu"))]
+        Backend::Wgpu => Err("this binary was built without wgpu; rebuild with `--features wgpu`".into()),
+    }
+}
+
+fn load_fashion(dir: &std::path::Path) -> Result<FashionData, LoadError> {
+    let mnist = data::load_dir(&dir.join("mnist"))?;
+    let fashion = data::load_dir(&dir.join("fashion-mnist"))?;
+    Ok(FashionData { mnist, fashion_train: fashion.train })
+}
+
+fn fashion_config(args: &FashionArgs) -> FashionConfig {
+    FashionConfig {
+        teacher_epochs: args.teacher_epochs,
+        student_epochs: args.student_epochs,
+        control_epochs: args.control_epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        seed: args.seed,
+        preset: args.preset,
+        normalize: args.normalize,
+        mnist_train_limit: args.mnist_train_limit,
+        fashion_train_limit: args.fashion_train_limit,
+        mnist_test_limit: args.mnist_test_limit,
+        control_limit: Some(args.control_limit).filter(|&n| n > 0),
+    }
+}
+
+fn write_report(path: Option<&PathBuf>, report: &impl Serialize) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("report: {}", path.display());
+    Ok(())
+}
+
+/// One progress bar per phase, finished with the phase's epoch results printed above it.
+struct Bars {
+    multi: MultiProgress,
+    bar: Option<ProgressBar>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        Self { multi: MultiProgress::new(), bar: None }
+    }
+}
+
+impl Observer for Bars {
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Phase { phase, steps, .. } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish();
+                }
+                let style = ProgressStyle::with_template("{prefix:>18} [{bar:30}] {pos}/{len} {msg} ({elapsed}, ETA {eta})")
+                    .expect("static template")
+                    .progress_chars("=> ");
+                let bar = self.multi.add(ProgressBar::new(steps as u64).with_style(style).with_prefix(phase));
+                self.bar = Some(bar);
+            }
+            Event::Step { step, loss, accuracy, images_per_second, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(step as u64);
+                    let loss = loss.map(|l| format!("loss {l:.3} ")).unwrap_or_default();
+                    let acc = accuracy.map(|a| format!("acc {:.1}% ", a * 100.0)).unwrap_or_default();
+                    bar.set_message(format!("{loss}{acc}{images_per_second:.0} img/s"));
+                }
+            }
+            Event::Epoch { phase, record } => {
+                let test = record.test_accuracy.map(|a| format!(", test {:.2}%", a * 100.0)).unwrap_or_default();
+                let line = format!(
+                    "{phase} epoch {}: loss {:.4}, train {:.2}%{test} ({:.0} s)",
+                    record.epoch,
+                    record.train_loss,
+                    record.train_accuracy * 100.0,
+                    record.seconds
+                );
+                // Without a terminal the bars are hidden and so is their println: print plainly.
+                if self.multi.is_hidden() {
+                    println!("{line}");
+                } else {
+                    let _ = self.multi.println(line);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
+
+fn pct(x: f32) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+fn print_fashion(r: &FashionReport) {
+    println!("\n{:<28} {:>10} {:>10} {:>12}", "model", "MNIST test", "article", "train img/s");
+    println!("{:<28} {:>10} {:>10} {:>12.0}", "teacher (MNIST)", pct(r.teacher.test_accuracy), "99.10%", r.teacher.images_per_second);
+    for s in &r.students {
+        let paper = s.paper_accuracy.map(pct).unwrap_or_default();
+        let name = format!("student ({})", fashion::name(s.normalize));
+        println!("{:<28} {:>10} {:>10} {:>12.0}", name, pct(s.test_accuracy), paper, s.images_per_second);
+    }
+    println!("{:<28} {:>10} {:>10} {:>12.0}", "control (random labels)", pct(r.control.test_accuracy), "~10%", r.control.images_per_second);
+    println!("relabel: {:.0} img/s; teacher's digits on FashionMNIST: {:?}", r.images_per_second.relabel, r.relabel.histogram);
+    println!("total: {:.0} s", r.seconds);
+}
+
+fn print_toy(r: &ToyReport) {
+    let d = &r.distribution;
+    let fitted = r.teacher_correct.iter().filter(|&&c| c == r.config.points).count();
+    println!(
+        "\ntoy, {} seeds: student gets {:.2}/{} of the originals right on average (median {}, quartiles {}–{}, range {}–{}); article: {}/{}",
+        r.runs, r.mean_correct, r.config.points, d.median, d.q1, d.q3, d.min, d.max, r.paper_correct, r.config.points
+    );
+    println!(
+        "teacher fitted all {} points in {fitted}/{} seeds; adversarial points kept per seed: mean {:.1}; {:.0} s",
+        r.config.points,
+        r.runs,
+        r.kept.iter().sum::<usize>() as f32 / r.runs as f32,
+        r.seconds
+    );
+}

@@ -1,0 +1,78 @@
+//! The command line on corrupt data: one line naming the file, a non-zero exit, no panic.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+const FILES: [&str; 4] = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+fn images(count: u32, side: u32, pixels: usize) -> Vec<u8> {
+    let mut b = 0x0803u32.to_be_bytes().to_vec();
+    [count, side, side].iter().for_each(|v| b.extend(v.to_be_bytes()));
+    b.extend(std::iter::repeat_n(7u8, pixels));
+    gzip(&b)
+}
+
+fn labels(count: u32) -> Vec<u8> {
+    let mut b = 0x0801u32.to_be_bytes().to_vec();
+    b.extend(count.to_be_bytes());
+    b.extend((0..count).map(|i| (i % 10) as u8));
+    gzip(&b)
+}
+
+/// A data folder of tiny valid files, with `file` of `set` replaced by `bad`.
+fn data_with(root: &Path, set: &str, file: &str, bad: Vec<u8>) {
+    for dir in ["mnist", "fashion-mnist"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        let good = [images(4, 28, 4 * 784), labels(4), images(2, 28, 2 * 784), labels(2)];
+        for (name, bytes) in FILES.iter().zip(good) {
+            std::fs::write(root.join(dir).join(name), bytes).unwrap();
+        }
+    }
+    std::fs::write(root.join(set).join(file), bad).unwrap();
+}
+
+#[test]
+fn every_corrupt_input_gives_a_one_line_error_naming_the_file() {
+    let truncated_gzip = {
+        let mut g = images(4, 28, 4 * 784);
+        g.truncate(g.len() / 2);
+        g
+    };
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        ("mnist", FILES[0], Vec::new(), "empty"),
+        ("mnist", FILES[0], b"plain text, not gzip".to_vec(), "not a gzip file"),
+        ("mnist", FILES[0], truncated_gzip, "not a gzip file"),
+        ("fashion-mnist", FILES[0], labels(4), "wrong magic"),
+        ("mnist", FILES[2], images(3, 28, 784), "truncated"),
+        ("mnist", FILES[0], images(4, 0, 0), "absurd dimensions"),
+        ("mnist", FILES[1], labels(5), "holds 4 images but"),
+        ("fashion-mnist", FILES[3], gzip(&[0, 0, 8, 1, 0, 0, 0, 1, 42]), "out of range"),
+    ];
+    let dir = std::env::temp_dir().join(format!("wrong-labels-cli-{}", std::process::id()));
+    for (set, file, bytes, expected) in cases {
+        let _ = std::fs::remove_dir_all(&dir);
+        data_with(&dir, set, file, bytes);
+        let out = Command::new(env!("CARGO_BIN_EXE_wrong-labels"))
+            .args(["fashion", "--data"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{set}/{file}: exit code 0");
+        assert!(!stderr.contains("panicked"), "{set}/{file}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{set}/{file}: {stderr}");
+        assert!(stderr.contains(&format!("{set}/{file}")), "{set}/{file}: error does not name the file: {stderr}");
+        assert!(stderr.to_lowercase().contains(expected), "{set}/{file}: expected '{expected}' in: {stderr}");
+    }
+    let missing = Command::new(env!("CARGO_BIN_EXE_wrong-labels")).args(["fashion", "--data", "/nonexistent"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("scripts/fetch-data"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,39 @@
+//! Same seed, same numbers, on the CPU backend.
+
+mod common;
+
+use burn::prelude::Device;
+use wrong_labels::experiments::fashion::{self, FashionConfig};
+use wrong_labels::experiments::toy::{self, ToyConfig};
+use wrong_labels::models::Preset;
+use wrong_labels::report::Quiet;
+
+#[test]
+fn the_toy_experiment_repeats_exactly() {
+    let config = ToyConfig { runs: 3, first_seed: 7, ..Default::default() };
+    let run = || pollster::block_on(toy::run(&config, &Device::flex(), &mut Quiet)).unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(a.correct, b.correct);
+    assert_eq!(a.example.adversarial, b.example.adversarial);
+    assert_eq!(a.example.student_grid, b.example.student_grid);
+}
+
+#[test]
+fn the_fashion_experiment_repeats_exactly() {
+    let config = FashionConfig {
+        teacher_epochs: 1,
+        student_epochs: 1,
+        control_epochs: 1,
+        preset: Preset::Small,
+        mnist_train_limit: Some(1_000),
+        fashion_train_limit: Some(1_000),
+        mnist_test_limit: Some(500),
+        ..Default::default()
+    };
+    let run = || pollster::block_on(fashion::run(common::fashion_data(), &config, &Device::flex(), &mut Quiet)).unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(a.relabel.labels, b.relabel.labels);
+    let losses = |r: &fashion::FashionReport| r.students.iter().map(|s| s.history[0].train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&a), losses(&b));
+    assert_eq!(a.control.test_accuracy, b.control.test_accuracy);
+}

@@ -1,0 +1,64 @@
+//! The MNIST → FashionMNIST experiment on real subsets, with real training.
+
+mod common;
+
+use burn::prelude::Device;
+use wrong_labels::experiments::fashion::{self, FashionConfig, Normalize};
+use wrong_labels::models::Preset;
+use wrong_labels::report::Quiet;
+
+fn quick_config() -> FashionConfig {
+    FashionConfig {
+        teacher_epochs: 2,
+        student_epochs: 2,
+        control_epochs: 1,
+        batch_size: 64,
+        learning_rate: 2e-3,
+        seed: 3,
+        preset: Preset::Small,
+        normalize: Normalize::Moments,
+        mnist_train_limit: Some(30_000),
+        fashion_train_limit: Some(12_000),
+        mnist_test_limit: Some(2_000),
+        control_limit: None,
+    }
+}
+
+#[test]
+fn students_learn_digits_from_a_teachers_labels_of_clothes() {
+    let config = quick_config();
+    let report = pollster::block_on(fashion::run(common::fashion_data(), &config, &Device::flex(), &mut Quiet)).unwrap();
+    println!("{}", serde_json::to_string(&report.students.iter().map(|s| s.test_accuracy).collect::<Vec<_>>()).unwrap());
+    println!("teacher {} control {}", report.teacher.test_accuracy, report.control.test_accuracy);
+
+    assert!(report.teacher.test_accuracy > 0.95, "teacher {}", report.teacher.test_accuracy);
+    assert_eq!(report.relabel.histogram.iter().sum::<usize>(), 12_000);
+    assert_eq!(report.relabel.class_to_digit.iter().flatten().sum::<usize>(), 12_000);
+    assert!(report.control.test_accuracy < 0.2, "control {}", report.control.test_accuracy);
+    assert_eq!(report.students.len(), 2);
+    for student in &report.students {
+        assert!(
+            student.test_accuracy > report.control.test_accuracy + 0.3,
+            "student {:?}: {} vs control {}",
+            student.normalize,
+            student.test_accuracy,
+            report.control.test_accuracy
+        );
+        assert_eq!(student.history.len(), config.student_epochs);
+        assert_eq!(student.confusion.iter().flatten().sum::<usize>(), 2_000);
+    }
+}
+
+#[test]
+fn bad_configurations_are_errors_not_panics() {
+    let data = common::fashion_data();
+    for config in [
+        FashionConfig { teacher_epochs: 0, ..quick_config() },
+        FashionConfig { batch_size: 0, ..quick_config() },
+        FashionConfig { learning_rate: -1.0, ..quick_config() },
+        FashionConfig { fashion_train_limit: Some(0), ..quick_config() },
+    ] {
+        let result = pollster::block_on(fashion::run(data, &config, &Device::flex(), &mut Quiet));
+        assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");
+    }
+}
