@@ -1,0 +1,172 @@
+// View widgets: they draw what they are given and know nothing of training.
+
+const PALETTE = ['#316ec8', '#e6781e', '#2a9d5c', '#b23a48', '#7b4fb8', '#777777'];
+export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v; else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+export function pct(x) {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+function seconds(s) {
+  if (!Number.isFinite(s)) return '…';
+  return s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** A progress bar per phase with its step, speed and ETA. */
+export class Phases {
+  constructor(root) { this.root = root; this.rows = new Map(); }
+  clear() { this.root.replaceChildren(); this.rows.clear(); }
+  start(phase, steps) {
+    const bar = el('progress', { max: String(steps), value: '0' });
+    const text = el('span');
+    this.root.append(el('div', { class: 'phase' }, el('span', {}, phase), bar, text));
+    this.rows.set(phase, { bar, text, started: performance.now() });
+  }
+  step(e) {
+    const row = this.rows.get(e.phase);
+    if (!row) return;
+    row.bar.value = e.step;
+    const elapsed = (performance.now() - row.started) / 1000;
+    const eta = (elapsed / e.step) * (e.steps - e.step);
+    const acc = e.accuracy == null ? '' : `, acc ${pct(e.accuracy)}`;
+    row.text.textContent = `${e.step}/${e.steps}${acc}, ${Math.round(e.images_per_second)} img/s, ETA ${seconds(eta)}`;
+  }
+  finish(phase, note) {
+    const row = this.rows.get(phase);
+    if (row) { row.bar.value = row.bar.max; row.text.textContent = note; }
+  }
+}
+
+/** Live line charts of loss and accuracy, one line per phase (Chart.js). */
+export class Curves {
+  constructor(lossCanvas, accuracyCanvas) {
+    const options = (yLabel, max) => ({
+      animation: false,
+      parsing: false,
+      responsive: true,
+      scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { title: { display: true, text: yLabel }, min: 0, max } },
+      plugins: { legend: { labels: { boxWidth: 12 } } },
+    });
+    this.loss = new Chart(lossCanvas, { type: 'line', data: { datasets: [] }, options: options('loss') });
+    this.accuracy = new Chart(accuracyCanvas, { type: 'line', data: { datasets: [] }, options: options('accuracy', 1) });
+    this.series = new Map();
+  }
+  clear() {
+    for (const chart of [this.loss, this.accuracy]) { chart.data.datasets = []; chart.update(); }
+    this.series.clear();
+  }
+  add(phase) {
+    const color = PALETTE[this.series.size % PALETTE.length];
+    const line = (label) => ({ label, data: [], borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 1.5 });
+    const s = { loss: line(phase), acc: line(phase), test: { ...line(`${phase} (test)`), showLine: false, pointRadius: 4 } };
+    this.loss.data.datasets.push(s.loss);
+    this.accuracy.data.datasets.push(s.acc, s.test);
+    this.series.set(phase, s);
+  }
+  step(e) {
+    const s = this.series.get(e.phase);
+    if (!s || e.loss == null) return;
+    s.loss.data.push({ x: e.step, y: e.loss });
+    s.acc.data.push({ x: e.step, y: e.accuracy });
+    this.loss.update('none');
+    this.accuracy.update('none');
+  }
+  epoch(phase, record, step) {
+    const s = this.series.get(phase);
+    if (s && record.test_accuracy != null) { s.test.data.push({ x: step, y: record.test_accuracy }); this.accuracy.update('none'); }
+  }
+}
+
+/** A 28×28 grayscale image on a small canvas, with a caption. */
+export function thumbnail(pixels, caption, wrong = false) {
+  const side = Math.round(Math.sqrt(pixels.length));
+  const canvas = el('canvas', { width: String(side), height: String(side) });
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(side, side);
+  pixels.forEach((p, i) => { image.data.set([255 - p, 255 - p, 255 - p, 255], i * 4); });
+  ctx.putImageData(image, 0, 0);
+  return el('figure', {}, canvas, el('figcaption', wrong ? { class: 'wrong' } : {}, caption));
+}
+
+/** A count matrix as a table shaded by row share. */
+export function heatmap(matrix, rowNames, colNames) {
+  const table = el('table', { class: 'heatmap' });
+  table.append(el('tr', {}, el('th'), ...colNames.map((c) => el('th', {}, c))));
+  matrix.forEach((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0) || 1;
+    table.append(el('tr', {}, el('th', {}, rowNames[i]), ...row.map((v) => {
+      const cell = el('td', {}, String(v));
+      cell.style.background = `rgba(49, 110, 200, ${(v / total).toFixed(3)})`;
+      if (v / total > 0.5) cell.style.color = 'white';
+      return cell;
+    })));
+  });
+  return table;
+}
+
+/** The toy's picture: P(class 1) as a heatmap, points, ε-boxes and arrows to adversarial points. */
+export function drawToy(canvas, run, grid, withAttacks) {
+  const ctx = canvas.getContext('2d');
+  const W = canvas.width;
+  const side = Math.round(Math.sqrt(grid.length));
+  const cell = W / side;
+  const blue = [49, 110, 200];
+  const orange = [230, 120, 30];
+  grid.forEach((p, k) => {
+    const [target, t] = p >= 0.5 ? [orange, (p - 0.5) * 2] : [blue, (0.5 - p) * 2];
+    const mix = (c) => Math.round(255 + (c - 255) * (0.15 + 0.4 * t));
+    ctx.fillStyle = `rgb(${mix(target[0])}, ${mix(target[1])}, ${mix(target[2])})`;
+    // Row k / side is y from 0 upward: flip so y = 1 is at the top.
+    ctx.fillRect((k % side) * cell, W - (Math.floor(k / side) + 1) * cell, cell + 0.5, cell + 0.5);
+  });
+  const xy = ([x, y]) => [x * W, (1 - y) * W];
+  const color = (label) => (label === 1 ? 'rgb(230,120,30)' : 'rgb(49,110,200)');
+  if (withAttacks) {
+    const eps = run.epsilon * W;
+    run.points.forEach((p, i) => {
+      const [x, y] = xy(p);
+      ctx.setLineDash([3, 3]);
+      ctx.strokeStyle = 'rgba(0,0,0,0.25)';
+      ctx.strokeRect(x - eps, y - eps, 2 * eps, 2 * eps);
+      ctx.setLineDash([]);
+      if (!run.flipped[i]) return;
+      const [ax, ay] = xy(run.adversarial[i]);
+      arrow(ctx, x, y, ax, ay);
+      ctx.strokeStyle = color(run.adversarial_labels[i]);
+      ctx.lineWidth = 2.5;
+      ctx.beginPath(); ctx.moveTo(ax - 4, ay - 4); ctx.lineTo(ax + 4, ay + 4); ctx.moveTo(ax + 4, ay - 4); ctx.lineTo(ax - 4, ay + 4); ctx.stroke();
+      ctx.lineWidth = 1;
+    });
+  }
+  run.points.forEach((p, i) => {
+    const [x, y] = xy(p);
+    ctx.beginPath();
+    ctx.arc(x, y, 5, 0, 2 * Math.PI);
+    ctx.fillStyle = color(run.labels[i]);
+    ctx.fill();
+    ctx.strokeStyle = 'white';
+    ctx.stroke();
+  });
+}
+
+function arrow(ctx, x0, y0, x1, y1) {
+  const angle = Math.atan2(y1 - y0, x1 - x0);
+  ctx.strokeStyle = 'rgba(0,0,0,0.7)';
+  ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke();
+  ctx.beginPath();
+  ctx.moveTo(x1, y1);
+  ctx.lineTo(x1 - 7 * Math.cos(angle - 0.4), y1 - 7 * Math.sin(angle - 0.4));
+  ctx.lineTo(x1 - 7 * Math.cos(angle + 0.4), y1 - 7 * Math.sin(angle + 0.4));
+  ctx.closePath();
+  ctx.fillStyle = 'rgba(0,0,0,0.7)';
+  ctx.fill();
+}
