@@ -1,0 +1,37 @@
+// Debian's Chromium driven by playwright-core. WebGPU runs headless on the CPU (SwiftShader).
+
+import { chromium } from 'playwright-core';
+
+const COMMON = ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launch({ webgpu }) {
+  const args = webgpu ? [...COMMON, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'] : [...COMMON, '--disable-webgpu'];
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args });
+}
+
+/** A page that records console errors and uncaught exceptions. */
+export async function open(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { context, page, errors };
+}
+
+/** Waits for a run to publish its report (or for the page to show an error). */
+export async function waitForReport(page, previous = null, timeout = 600_000) {
+  await page.waitForFunction(
+    (prev) => {
+      const lab = window.wrongLabels;
+      const failed = [...document.querySelectorAll('.status.error')].some((s) => s.textContent);
+      return failed || (lab && lab.lastReport && lab.lastReport !== prev && !lab.busy);
+    },
+    previous,
+    { timeout, polling: 500 },
+  );
+  const error = await page.evaluate(() => [...document.querySelectorAll('.status.error')].map((s) => s.textContent).join(' '));
+  if (error) throw new Error(`the page shows an error: ${error}`);
+  return page.evaluate(() => JSON.parse(document.getElementById('report').textContent));
+}

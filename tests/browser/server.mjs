@@ -1,0 +1,30 @@
+// A static file server for the built site, mounted under a sub-path to prove the page uses only
+// relative paths. Loopback only; it counts the dataset bytes it sends.
+
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.gz': 'application/gzip', '.json': 'application/json' };
+
+export function serve(root, prefix = '/labs/wrong-labels/') {
+  const stats = { datasetBytes: 0, datasetRequests: 0 };
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (!path.startsWith(prefix)) { res.writeHead(404).end(); return; }
+    let file = normalize(join(root, path.slice(prefix.length)));
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+    try {
+      if (statSync(file).isDirectory()) file = join(file, 'index.html');
+      const size = statSync(file).size;
+      if (file.endsWith('.gz')) { stats.datasetBytes += size; stats.datasetRequests += 1; }
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-length': size });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ url: `http://127.0.0.1:${server.address().port}${prefix}`, stats, close: () => server.close() });
+  }));
+}
