@@ -98,6 +98,9 @@ pub struct ToyReport {
 
 pub const PAPER_CORRECT: usize = 23;
 
+/// Fresh initializations the teacher gets to fit every point.
+const TEACHER_ATTEMPTS: u64 = 4;
+
 /// Runs `config.runs` seeds and summarizes them.
 pub async fn run(config: &ToyConfig, device: &Device, observer: &mut impl Observer) -> Result<ToyReport, RunError> {
     if config.runs == 0 || config.points == 0 || config.hidden == 0 || config.grid == 0 {
@@ -146,10 +149,19 @@ pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<
     let points: Vec<[f32; 2]> = (0..config.points).map(|_| [rng.random(), rng.random()]).collect();
     let labels: Vec<u8> = (0..config.points).map(|_| rng.random_range(0..2u8)).collect();
 
-    device.seed(seed.wrapping_mul(2) + 1);
-    let teacher = fit(config, &points, &labels, &grad_device).await?;
-    let teacher_predictions = classify(&teacher, &points, device).await?;
-    let teacher_correct = count_equal(&teacher_predictions, &labels);
+    // Now and then an initialization leaves two close, opposite points unseparated within
+    // `max_steps`: the teacher then starts again from a fresh one.
+    let mut attempt = 0u64;
+    let (teacher, teacher_predictions, teacher_correct) = loop {
+        device.seed((seed.wrapping_mul(2) + 1).wrapping_add(attempt << 32));
+        let teacher = fit(config, &points, &labels, &grad_device).await?;
+        let predictions = classify(&teacher, &points, device).await?;
+        let correct = count_equal(&predictions, &labels);
+        attempt += 1;
+        if correct == points.len() || attempt == TEACHER_ATTEMPTS {
+            break (teacher, predictions, correct);
+        }
+    };
 
     let adversarial = attack(config, &teacher, &points, &labels, &grad_device).await?;
     let adversarial_labels = classify(&teacher, &adversarial, device).await?;
