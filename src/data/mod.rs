@@ -1,6 +1,7 @@
 //! Datasets in memory: u8 pixels plus an affine map applied when a batch is built, so the same
 //! bytes serve raw, moment-matched and standardized inputs without copies.
 
+pub mod cifar;
 pub mod idx;
 
 use burn::prelude::*;
@@ -50,10 +51,12 @@ pub struct Moments {
     pub std: f32,
 }
 
-/// A labelled image set: `len` grayscale `side`×`side` images.
+/// A labelled image set: `len` images of `channels` planes of `side`×`side` pixels (MNIST: 1,
+/// CIFAR-10: 3).
 #[derive(Debug, Clone)]
 pub struct ImageSet {
     pub side: usize,
+    pub channels: usize,
     pub pixels: Vec<u8>,
     pub labels: Vec<u8>,
     pub affine: Affine,
@@ -68,7 +71,17 @@ impl ImageSet {
         if images_idx.rows != images_idx.cols {
             return Err(IdxError::AbsurdDimensions { file: images_file.into(), rows: images_idx.rows, cols: images_idx.cols });
         }
-        Ok(Self { side: images_idx.rows, pixels: images_idx.pixels, labels, affine: Affine::IDENTITY })
+        Ok(Self { side: images_idx.rows, channels: 1, pixels: images_idx.pixels, labels, affine: Affine::IDENTITY })
+    }
+
+    /// CIFAR-10 images (3 planes of 32×32).
+    pub fn from_color(set: cifar::ColorSet) -> Self {
+        Self { side: cifar::SIDE, channels: cifar::CHANNELS, pixels: set.pixels, labels: set.labels, affine: Affine::IDENTITY }
+    }
+
+    /// Bytes per image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.side * self.side
     }
 
     pub fn len(&self) -> usize {
@@ -80,17 +93,24 @@ impl ImageSet {
     }
 
     pub fn image(&self, i: usize) -> &[u8] {
-        let n = self.side * self.side;
+        let n = self.image_len();
         &self.pixels[i * n..(i + 1) * n]
     }
 
     /// The first `limit` examples (all of them when `limit` is `None` or larger than the set).
     pub fn truncated(mut self, limit: Option<usize>) -> Self {
         if let Some(limit) = limit.filter(|&l| l < self.len()) {
-            self.pixels.truncate(limit * self.side * self.side);
+            self.pixels.truncate(limit * self.image_len());
             self.labels.truncate(limit);
         }
         self
+    }
+
+    /// The images at `indices`, with new `labels` (one per index).
+    pub fn subset(&self, indices: &[usize], labels: Vec<u8>) -> Self {
+        assert_eq!(labels.len(), indices.len(), "one label per image");
+        let pixels = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
+        Self { side: self.side, channels: self.channels, pixels, labels, affine: self.affine }
     }
 
     pub fn with_labels(&self, labels: Vec<u8>) -> Self {
@@ -121,14 +141,39 @@ impl ImageSet {
         h
     }
 
-    /// The images at `indices` as a `[n, 1, side, side]` tensor with the affine map applied.
+    /// The images at `indices` as a `[n, channels, side, side]` tensor with the affine map applied.
     pub fn images_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
         let Affine { scale, shift } = self.affine;
         let values: Vec<f32> = indices
             .iter()
             .flat_map(|&i| self.image(i).iter().map(move |&p| p as f32 / 255.0 * scale + shift))
             .collect();
-        Tensor::from_data(TensorData::new(values, [indices.len(), 1, self.side, self.side]), device)
+        Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.side, self.side]), device)
+    }
+
+    /// Like [`Self::images_tensor`], with the standard CIFAR augmentation: each image shifted by up
+    /// to `pad` pixels each way (a random crop of the zero-padded image) and mirrored half the time.
+    pub fn augmented_tensor(&self, indices: &[usize], pad: usize, rng: &mut impl rand::Rng, device: &Device) -> Tensor<4> {
+        let Affine { scale, shift } = self.affine;
+        let (side, plane, pad) = (self.side as i32, self.side * self.side, pad as i32);
+        let mut values = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
+            let image = self.image(i);
+            let (dx, dy) = (rng.random_range(-pad..=pad), rng.random_range(-pad..=pad));
+            let flip = rng.random_bool(0.5);
+            for c in 0..self.channels {
+                for y in 0..side {
+                    for x in 0..side {
+                        let sx = if flip { side - 1 - x } else { x } + dx;
+                        let sy = y + dy;
+                        let inside = (0..side).contains(&sx) && (0..side).contains(&sy);
+                        let p = if inside { image[c * plane + (sy * side + sx) as usize] } else { 0 };
+                        values.push(p as f32 / 255.0 * scale + shift);
+                    }
+                }
+            }
+        }
+        Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.side, self.side]), device)
     }
 
     pub fn labels_tensor(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {
