@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use wrong_labels::data::{self, LoadError};
+use wrong_labels::data::{self, ImageSet, LoadError, cifar};
+use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarData, CifarReport}};
 use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
 use wrong_labels::models::Preset;
@@ -29,6 +30,58 @@ enum Command {
     Fashion(FashionArgs),
     /// 2-D toy: a second MLP learns from a first one's adversarial, wrongly labeled points.
     Toy(ToyArgs),
+    /// CIFAR-10: a briefly trained ResNet-18's wrong answers are a fresh ResNet-18's only
+    /// training data.
+    Cifar(CifarArgs),
+    /// Converts a CIFAR-10 image-folder tree (train/<class>/*.jpg, test/<class>/*.jpg) into the
+    /// official binary format (scripts/fetch-data cifar uses it).
+    ConvertCifar(ConvertArgs),
+}
+
+#[derive(Args)]
+struct CifarArgs {
+    /// Folder holding cifar-10-batches-bin/ (see scripts/fetch-data cifar).
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: Backend,
+    #[arg(long, default_value_t = CifarConfig::default().teacher_epochs)]
+    teacher_epochs: usize,
+    #[arg(long, default_value_t = CifarConfig::default().student_epochs)]
+    student_epochs: usize,
+    #[arg(long, default_value_t = CifarConfig::default().control_epochs)]
+    control_epochs: usize,
+    #[arg(long, default_value_t = CifarConfig::default().batch_size)]
+    batch_size: usize,
+    #[arg(long, default_value_t = CifarConfig::default().learning_rate)]
+    lr: f64,
+    #[arg(long, default_value_t = CifarConfig::default().seed)]
+    seed: u64,
+    /// ResNet-18 width multiplier (1: the article's network; 0.25 for a CPU).
+    #[arg(long, default_value_t = CifarConfig::default().width)]
+    width: f32,
+    /// Use only the first N training images.
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    test_limit: Option<usize>,
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// Root of the tree, holding train/ and test/.
+    #[arg(long)]
+    from: PathBuf,
+    /// Folder to write data_batch_1..5.bin, test_batch.bin and batches.meta.txt into.
+    #[arg(long, default_value = "data/cifar-10-batches-bin")]
+    to: PathBuf,
+    /// Seed of the fixed order the images are written in.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -155,6 +208,31 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("plot of seed {}: {}", report.example.seed, args.plot.display());
             write_report(args.out.as_ref(), &report)
         }
+        Command::Cifar(args) => {
+            let device = device(args.backend)?;
+            let splits = cifar::load_dir(&args.data.join("cifar-10-batches-bin"))
+                .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
+            let data = CifarData { train: ImageSet::from_color(splits.train), test: ImageSet::from_color(splits.test) };
+            let config = CifarConfig {
+                teacher_epochs: args.teacher_epochs,
+                student_epochs: args.student_epochs,
+                control_epochs: args.control_epochs,
+                batch_size: args.batch_size,
+                learning_rate: args.lr,
+                width: args.width,
+                seed: args.seed,
+                train_limit: args.train_limit,
+                test_limit: args.test_limit,
+            };
+            let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Bars::new())).map_err(|e| e.to_string())?;
+            print_cifar(&report);
+            write_report(args.out.as_ref(), &report)
+        }
+        Command::ConvertCifar(args) => {
+            let written = cifar::convert_tree(&args.from, &args.to, args.seed).map_err(|e| e.to_string())?;
+            println!("{}: {} training and {} test images in CIFAR-10's binary format", args.to.display(), written.train, written.test);
+            Ok(())
+        }
     }
 }
 
@@ -275,6 +353,20 @@ fn print_fashion(r: &FashionReport) {
     println!("{:<28} {:>10} {:>10} {:>12.0}", "control (random labels)", pct(r.control.test_accuracy), "~10%", r.control.images_per_second);
     println!("relabel: {:.0} img/s; teacher's digits on FashionMNIST: {:?}", r.images_per_second.relabel, r.relabel.histogram);
     println!("total: {:.0} s", r.seconds);
+}
+
+fn print_cifar(r: &CifarReport) {
+    let p = &r.paper;
+    println!("\n{:<34} {:>12} {:>10}", "", "this run", "article");
+    println!("{:<34} {:>12} {:>10}", "teacher train accuracy", pct(r.teacher.train_accuracy), pct(p.teacher_train_accuracy));
+    println!("{:<34} {:>12} {:>10}", "teacher test accuracy", pct(r.teacher.test_accuracy), pct(p.teacher_test_accuracy));
+    println!("{:<34} {:>12} {:>10}", "wrong training images kept", format!("{}/{}", r.wrong.kept, r.wrong.total), format!("{}/50000", p.kept));
+    println!("{:<34} {:>12} {:>10}", "student test accuracy", pct(r.student.test_accuracy), pct(p.student_test_accuracy));
+    println!("{:<34} {:>12} {:>10}", "control (random labels) test", pct(r.control.test_accuracy), "~10%");
+    println!(
+        "train img/s: teacher {:.0}, student {:.0}, control {:.0}; relabel {:.0}; total {:.0} s",
+        r.teacher.images_per_second, r.student.images_per_second, r.control.images_per_second, r.wrong.images_per_second, r.seconds
+    );
 }
 
 fn print_toy(r: &ToyReport) {

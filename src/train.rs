@@ -1,7 +1,6 @@
 //! The training and evaluation loops. They never read a tensor synchronously: the same code runs
 //! in a browser, where a blocking read of a WebGPU buffer panics.
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -13,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::ImageSet;
-use crate::models::Cnn;
+use crate::models::Classifier;
 use crate::report::{EpochRecord, Event, Observer, RunError};
 
 /// How one model is trained.
@@ -24,11 +23,16 @@ pub struct Schedule {
     /// Peak learning rate of Adam; it decays to zero along a cosine over the whole run.
     pub learning_rate: f64,
     pub seed: u64,
+    /// Random crops (padding 4) and horizontal flips of each training batch (CIFAR-10).
+    pub augment: bool,
 }
 
+/// Pixels a random crop may shift an image by, each way.
+const CROP_PAD: usize = 4;
+
 /// A trained model with what its training measured.
-pub struct Trained {
-    pub model: Cnn,
+pub struct Trained<M> {
+    pub model: M,
     pub history: Vec<EpochRecord>,
     /// Training throughput, evaluation excluded.
     pub images_per_second: f64,
@@ -76,15 +80,15 @@ fn batches(len: usize, batch_size: usize) -> usize {
 }
 
 /// Trains `model` on `train` (on `device` with autodiff), evaluating on `test` after each epoch.
-pub async fn train(
-    mut model: Cnn,
+pub async fn train<M: Classifier>(
+    mut model: M,
     train: &ImageSet,
     test: Option<&ImageSet>,
     schedule: &Schedule,
     phase: &str,
     device: &Device,
     observer: &mut impl Observer,
-) -> Result<Trained, RunError> {
+) -> Result<Trained<M>, RunError> {
     if train.is_empty() || schedule.batch_size == 0 {
         return Err(RunError::Config(format!("{phase}: nothing to train on")));
     }
@@ -108,7 +112,11 @@ pub async fn train(
         for (i, chunk) in order.chunks(schedule.batch_size).enumerate() {
             let step = (epoch - 1) * steps_per_epoch + i;
             let lr = cosine(schedule.learning_rate, step, total_steps);
-            let images = train.images_tensor(chunk, &grad_device);
+            let images = if schedule.augment {
+                train.augmented_tensor(chunk, CROP_PAD, &mut rng, &grad_device)
+            } else {
+                train.images_tensor(chunk, &grad_device)
+            };
             let labels = train.labels_tensor(chunk, &grad_device);
             let logits = model.forward(images);
             let loss = loss_fn.forward(logits.clone(), labels.clone());
@@ -166,8 +174,8 @@ fn cosine(peak: f64, step: usize, total: usize) -> f64 {
 
 /// The model's argmax class for every image of `set`, read batch by batch. With `phase`, reports
 /// progress as a phase of its own (the relabelling pass).
-pub async fn predict(
-    model: &Cnn,
+pub async fn predict<M: Classifier>(
+    model: &M,
     set: &ImageSet,
     batch_size: usize,
     device: &Device,

@@ -164,6 +164,7 @@ pub async fn run(
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
         seed: config.seed.wrapping_mul(1000).wrapping_add(salt),
+        augment: false,
     };
     let fresh = |salt: u64| {
         device.seed(config.seed.wrapping_mul(1000).wrapping_add(salt));
@@ -257,13 +258,13 @@ pub fn name(normalize: Normalize) -> &'static str {
     }
 }
 
-fn model_report(trained: Trained) -> ModelReport {
+fn model_report(trained: Trained<Cnn>) -> ModelReport {
     let test_accuracy = trained.history.last().and_then(|r| r.test_accuracy).unwrap_or(0.0);
     ModelReport { test_accuracy, history: trained.history, images_per_second: trained.images_per_second }
 }
 
 async fn student_report(
-    student: &Trained,
+    student: &Trained<Cnn>,
     normalize: Normalize,
     affine: Affine,
     test: &ImageSet,
