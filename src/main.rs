@@ -40,14 +40,8 @@ enum Command {
 
 #[derive(Args)]
 struct CifarArgs {
-    /// Folder holding cifar-10-batches-bin/ (see scripts/fetch-data cifar).
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
-    /// Where to write the JSON report.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "flex")]
-    backend: Backend,
+    #[command(flatten)]
+    common: Common,
     #[arg(long, default_value_t = CifarConfig::default().teacher_epochs)]
     teacher_epochs: usize,
     #[arg(long, default_value_t = CifarConfig::default().student_epochs)]
@@ -94,7 +88,8 @@ enum Backend {
 
 #[derive(Args)]
 struct Common {
-    /// Folder holding mnist/ and fashion-mnist/ (see scripts/fetch-data).
+    /// Folder holding the datasets: mnist/ and fashion-mnist/, or cifar-10-batches-bin/ (see
+    /// scripts/fetch-data).
     #[arg(long, default_value = "data")]
     data: PathBuf,
     /// Where to write the JSON report.
@@ -209,8 +204,8 @@ fn run(cli: Cli) -> Result<(), String> {
             write_report(args.out.as_ref(), &report)
         }
         Command::Cifar(args) => {
-            let device = device(args.backend)?;
-            let splits = cifar::load_dir(&args.data.join("cifar-10-batches-bin"))
+            let device = device(args.common.backend)?;
+            let splits = cifar::load_dir(&args.common.data.join("cifar-10-batches-bin"))
                 .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
             let data = CifarData { train: ImageSet::from_color(splits.train), test: ImageSet::from_color(splits.test) };
             let config = CifarConfig {
@@ -226,7 +221,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Bars::new())).map_err(|e| e.to_string())?;
             print_cifar(&report);
-            write_report(args.out.as_ref(), &report)
+            write_report(args.common.out.as_ref(), &report)
         }
         Command::ConvertCifar(args) => {
             let written = cifar::convert_tree(&args.from, &args.to, args.seed).map_err(|e| e.to_string())?;

@@ -34,6 +34,15 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// A trained model's summary in a report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelReport {
+    /// Test accuracy after the last epoch.
+    pub test_accuracy: f32,
+    pub history: Vec<EpochRecord>,
+    pub images_per_second: f64,
+}
+
 /// Receives events and says whether the run should stop.
 pub trait Observer {
     fn event(&mut self, event: Event);

@@ -13,7 +13,7 @@ use web_time::Instant;
 
 use crate::data::ImageSet;
 use crate::models::Classifier;
-use crate::report::{EpochRecord, Event, Observer, RunError};
+use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
 
 /// How one model is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -36,6 +36,18 @@ pub struct Trained<M> {
     pub history: Vec<EpochRecord>,
     /// Training throughput, evaluation excluded.
     pub images_per_second: f64,
+}
+
+impl<M> Trained<M> {
+    /// Test accuracy after the last epoch (0 when there was no test set).
+    pub fn last_test_accuracy(&self) -> f32 {
+        self.history.last().and_then(|r| r.test_accuracy).unwrap_or(0.0)
+    }
+
+    /// The model's summary for a report.
+    pub fn report(self) -> ModelReport {
+        ModelReport { test_accuracy: self.last_test_accuracy(), history: self.history, images_per_second: self.images_per_second }
+    }
 }
 
 /// Steps between two reads of loss and accuracy: each read waits for the device to catch up.

@@ -37,6 +37,11 @@ impl Affine {
         Affine { scale: 1.0 / stats.std, shift: -stats.mean / stats.std }
     }
 
+    /// Maps a raw pixel byte to the model's input value.
+    pub fn apply(self, pixel: u8) -> f32 {
+        pixel as f32 / 255.0 * self.scale + self.shift
+    }
+
     /// Gives data with moments `from` the moments `to`: `(x − μ_from) / σ_from · σ_to + μ_to`.
     pub fn match_moments(from: Moments, to: Moments) -> Self {
         let scale = to.std / from.std;
@@ -143,18 +148,17 @@ impl ImageSet {
 
     /// The images at `indices` as a `[n, channels, side, side]` tensor with the affine map applied.
     pub fn images_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
-        let Affine { scale, shift } = self.affine;
-        let values: Vec<f32> = indices
-            .iter()
-            .flat_map(|&i| self.image(i).iter().map(move |&p| p as f32 / 255.0 * scale + shift))
-            .collect();
-        Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.side, self.side]), device)
+        let values = indices.iter().flat_map(|&i| self.image(i).iter().map(|&p| self.affine.apply(p))).collect();
+        self.batch_tensor(values, indices.len(), device)
+    }
+
+    fn batch_tensor(&self, values: Vec<f32>, len: usize, device: &Device) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(values, [len, self.channels, self.side, self.side]), device)
     }
 
     /// Like [`Self::images_tensor`], with the standard CIFAR augmentation: each image shifted by up
     /// to `pad` pixels each way (a random crop of the zero-padded image) and mirrored half the time.
     pub fn augmented_tensor(&self, indices: &[usize], pad: usize, rng: &mut impl rand::Rng, device: &Device) -> Tensor<4> {
-        let Affine { scale, shift } = self.affine;
         let (side, plane, pad) = (self.side as i32, self.side * self.side, pad as i32);
         let mut values = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
@@ -168,12 +172,12 @@ impl ImageSet {
                         let sy = y + dy;
                         let inside = (0..side).contains(&sx) && (0..side).contains(&sy);
                         let p = if inside { image[c * plane + (sy * side + sx) as usize] } else { 0 };
-                        values.push(p as f32 / 255.0 * scale + shift);
+                        values.push(self.affine.apply(p));
                     }
                 }
             }
         }
-        Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.side, self.side]), device)
+        self.batch_tensor(values, indices.len(), device)
     }
 
     pub fn labels_tensor(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {

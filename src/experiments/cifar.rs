@@ -3,16 +3,13 @@
 //! alone is tested on the real test set.
 
 use burn::prelude::*;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
-use super::fashion::ModelReport;
 use crate::data::{Affine, ImageSet};
 use crate::models::ResNet;
-use crate::report::{EpochRecord, Observer, RunError};
-use crate::train::{self, Schedule, Trained};
+use crate::report::{EpochRecord, ModelReport, Observer, RunError};
+use crate::train::{self, Schedule};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -148,51 +145,32 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
     };
 
     let student = train::train(fresh(1), &wrong_set, Some(&test_set), &schedule(config.student_epochs, 1), "student", device, observer).await?;
-    let random = random_labels(wrong_set.len(), config.seed);
+    let random = super::random_labels(wrong_set.len(), config.seed, 0xc1fa);
     let control = train::train(fresh(9), &wrong_set.with_labels(random), Some(&test_set), &schedule(config.control_epochs, 9), "control", device, observer).await?;
 
     Ok(CifarReport {
         config: config.clone(),
         teacher: TeacherReport {
             train_accuracy: train::accuracy(&predictions, &train_set.labels),
-            test_accuracy: last_test_accuracy(&teacher),
+            test_accuracy: teacher.last_test_accuracy(),
             history: teacher.history,
             images_per_second: teacher.images_per_second,
         },
         wrong: wrong_report,
-        student: model_report(student),
-        control: model_report(control),
+        student: student.report(),
+        control: control.report(),
         paper: PAPER,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
 fn validate(config: &CifarConfig) -> Result<(), RunError> {
-    let bad = |msg: &str| Err(RunError::Config(msg.into()));
-    if config.teacher_epochs == 0 || config.student_epochs == 0 || config.control_epochs == 0 {
-        return bad("every phase needs at least one epoch");
-    }
-    if config.batch_size == 0 {
-        return bad("the batch size must be at least 1");
-    }
-    if !(config.learning_rate > 0.0 && config.learning_rate <= 1.0) {
-        return bad("the learning rate must be in (0, 1]");
-    }
+    let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
+    super::validate_training(&epochs, config.batch_size, config.learning_rate, &[config.train_limit, config.test_limit])?;
     if !(config.width > 0.0 && config.width <= 4.0) {
-        return bad("the width multiplier must be in (0, 4]");
-    }
-    if [config.train_limit, config.test_limit].contains(&Some(0)) {
-        return bad("a subset limit must be at least 1");
+        return Err(RunError::Config("the width multiplier must be in (0, 4]".into()));
     }
     Ok(())
-}
-
-fn last_test_accuracy<M>(trained: &Trained<M>) -> f32 {
-    trained.history.last().and_then(|r| r.test_accuracy).unwrap_or(0.0)
-}
-
-fn model_report(trained: Trained<ResNet>) -> ModelReport {
-    ModelReport { test_accuracy: last_test_accuracy(&trained), history: trained.history, images_per_second: trained.images_per_second }
 }
 
 /// The first few kept images of each true class, as indices into the training set.
@@ -205,9 +183,4 @@ fn examples(wrong: &[usize], classes: &[u8], labels: &[u8]) -> Vec<WrongExample>
                 .map(|k| WrongExample { index: wrong[k], class: classes[k], label: labels[k] })
         })
         .collect()
-}
-
-fn random_labels(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = SmallRng::seed_from_u64(seed ^ 0xc1fa);
-    (0..len).map(|_| rng.random_range(0..10u8)).collect()
 }

@@ -2,13 +2,12 @@
 //! labels alone.
 
 use burn::prelude::*;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::{Affine, ImageSet, Moments, Splits};
 use crate::models::{Cnn, Preset};
+pub use crate::report::ModelReport;
 use crate::report::{EpochRecord, Observer, RunError};
 use crate::train::{self, Schedule, Trained};
 
@@ -68,13 +67,6 @@ impl Default for FashionConfig {
             control_limit: Some(12_000),
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelReport {
-    pub test_accuracy: f32,
-    pub history: Vec<EpochRecord>,
-    pub images_per_second: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,7 +202,7 @@ pub async fn run(
     }
 
     let control_set = fashion.clone().truncated(config.control_limit);
-    let random = random_labels(control_set.len(), config.seed);
+    let random = super::random_labels(control_set.len(), config.seed, 0x5eed);
     let control = train::train(fresh(9), &control_set.with_labels(random), Some(&mnist_test), &schedule(config.control_epochs, 9), "control", device, observer).await?;
 
     let student_ips = students.iter().map(|s| s.images_per_second).sum::<f64>() / students.len() as f64;
@@ -222,10 +214,10 @@ pub async fn run(
             students: student_ips,
             control: control.images_per_second,
         },
-        teacher: model_report(teacher),
+        teacher: teacher.report(),
         relabel,
         students,
-        control: model_report(control),
+        control: control.report(),
         mnist_moments,
         fashion_moments,
         seconds: started.elapsed().as_secs_f64(),
@@ -233,21 +225,9 @@ pub async fn run(
 }
 
 fn validate(config: &FashionConfig) -> Result<(), RunError> {
-    let bad = |msg: &str| Err(RunError::Config(msg.into()));
-    if config.teacher_epochs == 0 || config.student_epochs == 0 || config.control_epochs == 0 {
-        return bad("every phase needs at least one epoch");
-    }
-    if config.batch_size == 0 {
-        return bad("the batch size must be at least 1");
-    }
-    if !(config.learning_rate > 0.0 && config.learning_rate <= 1.0) {
-        return bad("the learning rate must be in (0, 1]");
-    }
+    let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
-    if limits.contains(&Some(0)) {
-        return bad("a subset limit must be at least 1");
-    }
-    Ok(())
+    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits)
 }
 
 pub fn name(normalize: Normalize) -> &'static str {
@@ -256,11 +236,6 @@ pub fn name(normalize: Normalize) -> &'static str {
         Normalize::Moments => "moments",
         Normalize::Standardize => "standardize",
     }
-}
-
-fn model_report(trained: Trained<Cnn>) -> ModelReport {
-    let test_accuracy = trained.history.last().and_then(|r| r.test_accuracy).unwrap_or(0.0);
-    ModelReport { test_accuracy, history: trained.history, images_per_second: trained.images_per_second }
 }
 
 async fn student_report(
@@ -287,13 +262,6 @@ async fn student_report(
             _ => Some(0.945),
         },
     })
-}
-
-/// Uniformly random digits: the control that shows the students learn from the teacher's labels,
-/// not from the images alone.
-fn random_labels(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
-    (0..len).map(|_| rng.random_range(0..10u8)).collect()
 }
 
 /// The first `per_class` indices of each class.
