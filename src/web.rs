@@ -9,7 +9,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::data::{ImageSet, Splits};
+use crate::data::{ImageSet, Splits, cifar};
+use crate::experiments::cifar::{self as cifar_experiment, CifarConfig, CifarData};
 use crate::experiments::fashion::{self, FashionConfig, FashionData};
 use crate::experiments::toy::{self, ToyConfig};
 use crate::report::{Event, Observer};
@@ -20,6 +21,7 @@ pub struct Lab {
     device: Rc<RefCell<Option<Device>>>,
     mnist: Rc<RefCell<Option<Splits>>>,
     fashion: Rc<RefCell<Option<ImageSet>>>,
+    cifar: Rc<RefCell<Option<Rc<CifarData>>>>,
     cancelled: Rc<Cell<bool>>,
 }
 
@@ -56,6 +58,7 @@ impl Lab {
             device: Rc::default(),
             mnist: Rc::default(),
             fashion: Rc::default(),
+            cifar: Rc::default(),
             cancelled: Rc::default(),
         }
     }
@@ -101,12 +104,36 @@ impl Lab {
         Ok(())
     }
 
-    /// Pixels of image `index` of a loaded set (`"mnist-test"` or `"fashion"`), for galleries.
+    /// CIFAR-10 batch files in the official binary format: `names[i]` names `files[i]` (a
+    /// Uint8Array); `test_batch.bin` is the test set, every other file part of the training set,
+    /// in the order given. The page sends only the training batches its subset needs.
+    #[wasm_bindgen(js_name = setCifar)]
+    pub fn set_cifar(&self, names: Vec<String>, files: js_sys::Array) -> Result<(), JsValue> {
+        if names.len() != files.length() as usize {
+            return Err(error(format!("{} names for {} CIFAR-10 files", names.len(), files.length())));
+        }
+        let (mut train, mut test) = (cifar::ColorSet::default(), None);
+        for (name, file) in names.iter().zip(files.iter()) {
+            let bytes = js_sys::Uint8Array::new(&file).to_vec();
+            let set = cifar::parse_batch(&format!("cifar-10/{name}"), &bytes).map_err(error)?;
+            if name == cifar::TEST_FILE { test = Some(set) } else { train.append(set) }
+        }
+        let test = test.ok_or_else(|| error(format!("cifar-10: {} was not given", cifar::TEST_FILE)))?;
+        if train.is_empty() {
+            return Err(error("cifar-10: no training batch was given"));
+        }
+        *self.cifar.borrow_mut() = Some(Rc::new(CifarData { train: ImageSet::from_color(train), test: ImageSet::from_color(test) }));
+        Ok(())
+    }
+
+    /// Pixels of image `index` of a loaded set (`"mnist-test"`, `"fashion"` or `"cifar-train"`),
+    /// for galleries: one plane per channel.
     pub fn image(&self, set: &str, index: usize) -> Result<Vec<u8>, JsValue> {
         let pick = |s: &ImageSet| (index < s.len()).then(|| s.image(index).to_vec());
         let found = match set {
             "mnist-test" => self.mnist.borrow().as_ref().and_then(|m| pick(&m.test)),
             "fashion" => self.fashion.borrow().as_ref().and_then(pick),
+            "cifar-train" => self.cifar.borrow().as_ref().and_then(|c| pick(&c.train)),
             _ => None,
         };
         found.ok_or_else(|| error(format!("no image {index} in '{set}'")))
@@ -128,6 +155,35 @@ impl Lab {
             let mut observer = JsObserver { callback: on_event, cancelled };
             let report = fashion::run(&data, &config, &device, &mut observer).await.map_err(error)?;
             to_js(&report)
+        })
+    }
+
+    /// Runs the CIFAR-10 experiment on the loaded batches; resolves to the report.
+    #[wasm_bindgen(js_name = runCifar)]
+    pub fn run_cifar(&self, config: JsValue, on_event: Function) -> Promise {
+        let (device, data, cancelled) = (self.device.clone(), self.cifar.clone(), self.cancelled.clone());
+        cancelled.set(false);
+        future_to_promise(async move {
+            let config: CifarConfig = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
+            let device = device.borrow().clone().ok_or_else(|| error("call init() first"))?;
+            let data = data.borrow().clone().ok_or_else(|| error("CIFAR-10 is not loaded"))?;
+            let mut observer = JsObserver { callback: on_event, cancelled };
+            let report = cifar_experiment::run(&data, &config, &device, &mut observer).await.map_err(error)?;
+            to_js(&report)
+        })
+    }
+
+    /// Measures this device's training speed for a CIFAR-10 configuration (a few steps on the
+    /// loaded images), in images/s: the page's estimate of a run's time before it starts.
+    #[wasm_bindgen(js_name = measureCifar)]
+    pub fn measure_cifar(&self, config: JsValue) -> Promise {
+        let (device, data) = (self.device.clone(), self.cifar.clone());
+        future_to_promise(async move {
+            let config: CifarConfig = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
+            let device = device.borrow().clone().ok_or_else(|| error("call init() first"))?;
+            let data = data.borrow().clone().ok_or_else(|| error("CIFAR-10 is not loaded"))?;
+            let speed = cifar_experiment::measure_speed(&data, &config, &device, &mut crate::report::Quiet).await.map_err(error)?;
+            Ok(JsValue::from_f64(speed))
         })
     }
 

@@ -1,12 +1,30 @@
-// Downloads the gzip IDX files served beside the page, with progress, and keeps them in the Cache
-// API so a second visit downloads nothing. Decompression happens in the wasm module.
+// Downloads the dataset files served beside the page (MNIST and FashionMNIST as gzip IDX, CIFAR-10
+// as its binary batches), with progress, and keeps them in the Cache API so a second visit
+// downloads nothing. Decompression and parsing happen in the wasm module.
 
 const CACHE = 'wrong-labels-data-v1';
 export const FILES = {
   mnist: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
   fashion: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
 };
-const FOLDER = { mnist: 'data/mnist', fashion: 'data/fashion-mnist' };
+const FOLDER = { mnist: 'data/mnist', fashion: 'data/fashion-mnist', cifar: 'data/cifar-10' };
+const CIFAR_BATCH = 10000;
+
+/** The CIFAR-10 batch files a run on the first `trainLimit` training images needs, test set last. */
+export function cifarFiles(trainLimit) {
+  const batches = Math.min(5, Math.max(1, Math.ceil(trainLimit / CIFAR_BATCH)));
+  return [...Array.from({ length: batches }, (_, i) => `data_batch_${i + 1}.bin`), 'test_batch.bin'];
+}
+
+/** Where the served CIFAR-10 copy came from (its SOURCE file), or null when the site has none. */
+export async function cifarSource() {
+  try {
+    const response = await fetch(`${FOLDER.cifar}/SOURCE`);
+    return response.ok ? (await response.text()).trim() : null;
+  } catch {
+    return null;
+  }
+}
 
 async function openCache() {
   // The Cache API exists only in secure contexts (https, localhost).
@@ -47,17 +65,17 @@ async function fetchFile(url, cache, onProgress) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status} — is the data folder served beside the page?`);
   const bytes = await readWithProgress(response, (r, t) => onProgress(r, t, false));
-  if (cache) await cache.put(url, new Response(bytes, { headers: { 'content-type': 'application/gzip' } }));
+  if (cache) await cache.put(url, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
   return bytes;
 }
 
-/** Loads a dataset ('mnist' or 'fashion'): an array of Uint8Array in FILES order. */
-export async function loadDataset(name, onProgress) {
+/** Loads a dataset's files ('mnist' and 'fashion': FILES; 'cifar': `files`), as Uint8Arrays. */
+export async function loadDataset(name, onProgress, files = FILES[name]) {
   const cache = await openCache();
-  const done = new Array(FILES[name].length).fill(0);
-  const totals = new Array(FILES[name].length).fill(0);
+  const done = new Array(files.length).fill(0);
+  const totals = new Array(files.length).fill(0);
   let cachedAll = true;
-  return Promise.all(FILES[name].map((file, i) =>
+  return Promise.all(files.map((file, i) =>
     fetchFile(`${FOLDER[name]}/${file}`, cache, (received, total, fromCache) => {
       done[i] = received;
       totals[i] = total;

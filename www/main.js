@@ -1,8 +1,8 @@
 // The controller: reads the settings, owns the worker, feeds the data, and wires events to views.
 
-import { readState, writeState, fashionConfig, toyConfig } from './state.js';
-import { loadDataset } from './data.js';
-import { Phases, Curves, el, pct, thumbnail, heatmap, drawToy, FASHION_CLASSES } from './views.js';
+import { DEFAULTS, readState, writeState, fashionConfig, toyConfig, cifarConfig, cifarSeconds } from './state.js';
+import { loadDataset, cifarFiles, cifarSource } from './data.js';
+import { Phases, Curves, el, pct, seconds, thumbnail, heatmap, drawToy, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
@@ -10,23 +10,24 @@ const published = { lastReport: null, state, busy: false };
 window.wrongLabels = published;
 
 // ---- settings forms <-> state <-> URL ----
-const forms = [$('fashion-settings'), $('toy-settings')];
-for (const form of forms) {
-  for (const input of form.elements) {
-    if (input.name in state) input.value = state[input.name];
-    input.addEventListener('change', () => {
-      state[input.name] = input.type === 'number' ? Number(input.value) : input.value;
-      writeState(state);
-    });
-  }
+// A setting shown in several forms (seed, backend) is one setting: a change shows in every form.
+const forms = [$('fashion-settings'), $('toy-settings'), $('cifar-settings')];
+const inputs = forms.flatMap((form) => [...form.elements]);
+for (const input of inputs) {
+  if (input.name in state) input.value = state[input.name];
+  input.addEventListener('change', () => {
+    state[input.name] = typeof DEFAULTS[input.name] === 'number' ? Number(input.value) : input.value;
+    for (const other of inputs) if (other.name === input.name && other !== input) other.value = input.value;
+    writeState(state);
+  });
 }
 
 function showExperiment(name) {
   state.experiment = name;
   writeState(state);
   for (const tab of document.querySelectorAll('.tab')) tab.classList.toggle('active', tab.dataset.experiment === name);
-  $('fashion').hidden = name !== 'fashion';
-  $('toy').hidden = name !== 'toy';
+  for (const section of ['fashion', 'toy', 'cifar']) $(section).hidden = name !== section;
+  if (name === 'cifar') checkCifar();
 }
 for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showExperiment(tab.dataset.experiment));
 
@@ -43,7 +44,7 @@ function ensureWorker() {
   worker?.terminate();
   workerBackend = state.backend;
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  const loaded = { mnist: null, fashion: null };
+  const loaded = { mnist: null, fashion: null, cifar: null };
   ready = new Promise((resolve, reject) => {
     worker.onmessage = ({ data: msg }) => {
       if (msg.type === 'ready') {
@@ -54,8 +55,10 @@ function ensureWorker() {
       } else if (msg.type === 'loaded') {
         loaded[msg.name]?.resolve();
       } else if (msg.type === 'error' && msg.during === 'data') {
-        loaded.mnist?.reject(new Error(msg.message));
-        loaded.fashion?.reject(new Error(msg.message));
+        for (const name of Object.keys(loaded)) {
+          loaded[name]?.reject(new Error(msg.message));
+          loaded[name] = null;
+        }
       } else if (msg.type === 'error' && msg.during === 'init') {
         reject(new Error(msg.message));
       } else {
@@ -78,24 +81,30 @@ function killWorker() {
   worker = null;
 }
 
-/** Makes sure the worker holds a dataset, downloading it (or reading the cache) with progress. */
-async function ensureData(name) {
+const LABELS = { mnist: 'MNIST', fashion: 'FashionMNIST', cifar: 'CIFAR-10' };
+
+/**
+ * Makes sure the worker holds a dataset, downloading it (or reading the cache) with progress.
+ * CIFAR-10 comes as the batch files `files` names (the subset a run needs); asking for other
+ * files loads them afresh.
+ */
+async function ensureData(name, files = undefined) {
   const loaded = await ensureWorker();
-  if (loaded[name]) return loaded[name].promise;
+  const key = files?.join() ?? name;
+  if (loaded[name]?.key === key) return loaded[name].promise;
   let resolve, reject;
   const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-  loaded[name] = { promise, resolve, reject };
-  const label = name === 'mnist' ? 'MNIST' : 'FashionMNIST';
+  loaded[name] = { promise, resolve, reject, key };
   const bar = el('progress', { max: '1', value: '0' });
   const text = el('span', {}, 'starting…');
-  $('downloads').append(el('div', { class: 'download-row' }, el('span', {}, `download ${label}`), bar, text));
+  $(name === 'cifar' ? 'cifar-downloads' : 'downloads').append(el('div', { class: 'download-row' }, el('span', {}, `download ${LABELS[name]}`), bar, text));
   try {
-    const files = await loadDataset(name, (received, total, cached) => {
+    const bytes = await loadDataset(name, (received, total, cached) => {
       bar.max = total || received || 1;
       bar.value = received;
       text.textContent = cached ? 'from the browser cache' : `${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`;
-    });
-    worker.postMessage({ type: 'data', name, files }, files.map((f) => f.buffer));
+    }, files);
+    worker.postMessage({ type: 'data', name, names: files, files: bytes }, bytes.map((f) => f.buffer));
   } catch (e) {
     loaded[name] = null;
     reject(e);
@@ -103,21 +112,26 @@ async function ensureData(name) {
   return promise;
 }
 
-/** Sends a run to the worker; resolves to {report, images}. */
-function startRun(experiment, config, onEvent) {
+/** Sends a request (run or measure) to the worker; resolves to its answer (report or measured). */
+function request(type, experiment, config, onEvent = () => {}) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, {
       handle(msg) {
         if (msg.type === 'event') return onEvent(msg.event);
         pending.delete(id);
-        if (msg.type === 'report') return resolve(msg);
+        if (msg.type === 'report' || msg.type === 'measured') return resolve(msg);
         if (msg.fatal) killWorker();
         reject(new Error(msg.message));
       },
     });
-    worker.postMessage({ type: 'run', id, experiment, config });
+    worker.postMessage({ type, id, experiment, config });
   });
+}
+
+/** Runs an experiment in the worker; resolves to {report, images}. */
+function startRun(experiment, config, onEvent) {
+  return request('run', experiment, config, onEvent);
 }
 
 function publish(report) {
@@ -139,10 +153,27 @@ function setStatus(id, text, isError = false) {
   $(id).classList.toggle('error', isError);
 }
 
+/** Routes a run's progress events to its section's phase bars and charts. */
+function progressHandler(phases, curves, testName) {
+  const lastStep = {};
+  return (e) => {
+    if (e.kind === 'phase') {
+      phases.start(e.phase, e.steps);
+      if (!e.phase.startsWith('relabel')) curves.add(e.phase);
+    } else if (e.kind === 'step') {
+      phases.step(e);
+      curves.step(e);
+      lastStep[e.phase] = e.step;
+    } else if (e.kind === 'epoch') {
+      curves.epoch(e.phase, e.record, lastStep[e.phase]);
+      if (e.record.test_accuracy != null) phases.finish(e.phase, `epoch ${e.record.epoch}: ${testName} test ${pct(e.record.test_accuracy)}`);
+    }
+  };
+}
+
 // ---- MNIST → FashionMNIST ----
 const phases = new Phases($('phases'));
 const curves = new Curves($('loss-chart'), $('accuracy-chart'));
-let lastStep = {};
 
 async function runFashion() {
   if (published.busy) return;
@@ -157,7 +188,7 @@ async function runFashion() {
     await Promise.all([ensureData('mnist'), ensureData('fashion')]);
     setStatus('fashion-status', 'running…');
     const started = performance.now();
-    const { report, images } = await startRun('fashion', fashionConfig(state), onFashionEvent);
+    const { report, images } = await startRun('fashion', fashionConfig(state), progressHandler(phases, curves, 'MNIST'));
     setStatus('fashion-status', `done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     showFashion(report, images);
     publish(report);
@@ -168,20 +199,6 @@ async function runFashion() {
     published.busy = false;
     $('fashion-run').disabled = false;
     $('fashion-cancel').disabled = true;
-  }
-}
-
-function onFashionEvent(e) {
-  if (e.kind === 'phase') {
-    phases.start(e.phase, e.steps);
-    if (e.phase !== 'relabel' && !e.phase.startsWith('relabel')) curves.add(e.phase);
-  } else if (e.kind === 'step') {
-    phases.step(e);
-    curves.step(e);
-    lastStep[e.phase] = e.step;
-  } else if (e.kind === 'epoch') {
-    curves.epoch(e.phase, e.record, lastStep[e.phase]);
-    if (e.record.test_accuracy != null) phases.finish(e.phase, `epoch ${e.record.epoch}: MNIST test ${pct(e.record.test_accuracy)}`);
   }
 }
 
@@ -250,7 +267,88 @@ $('toy-next').addEventListener('click', () => {
   runToy();
 });
 
+// ---- CIFAR-10 ----
+const cifarPhases = new Phases($('cifar-phases'));
+const cifarCurves = new Curves($('cifar-loss-chart'), $('cifar-accuracy-chart'));
+let cifarServed = null;
+// Loading and measuring do not poll the worker's cancel flag: a cancel then stops the run here.
+let cifarCancelRequested = false;
+
+/** Whether the site serves CIFAR-10 (build-web copies it when scripts/fetch-data cifar has run). */
+async function checkCifar() {
+  cifarServed ??= cifarSource();
+  const source = await cifarServed;
+  $('cifar-source').textContent = source
+    ? `Data: CIFAR-10, ${source}. A run downloads only the batch files its training subset needs (30.7 MB each, plus the test batch), once.`
+    : 'This site does not serve the CIFAR-10 files (data/cifar-10/). To add them: scripts/fetch-data cifar, then scripts/build-web.';
+  $('cifar-source').classList.toggle('warn', !source);
+  $('cifar-run').disabled = !source || published.busy;
+  return source;
+}
+
+async function runCifar() {
+  if (published.busy) return;
+  if (!(await checkCifar())) return;
+  published.busy = true;
+  $('cifar-run').disabled = true;
+  $('cifar-cancel').disabled = false;
+  $('cifar-results').hidden = true;
+  $('cifar-eta').textContent = '';
+  cifarCancelRequested = false;
+  cifarPhases.clear();
+  cifarCurves.clear();
+  try {
+    const config = cifarConfig(state);
+    setStatus('cifar-status', 'loading data…');
+    await ensureData('cifar', cifarFiles(config.train_limit));
+    setStatus('cifar-status', 'measuring this device\'s speed…');
+    const { speed } = await request('measure', 'cifar', config);
+    const [low, high] = cifarSeconds(config, speed);
+    $('cifar-eta').textContent = `Estimated time: ${seconds(low)} to ${seconds(high)} (training measured at ${Math.round(speed)} images/s `
+      + `on this ${published.backend === 'webgpu' ? 'GPU' : 'CPU'}; the range is the unknown share of images the teacher gets wrong, 40% to 80%).`;
+    if (cifarCancelRequested) throw new Error('the run was cancelled');
+    setStatus('cifar-status', 'running…');
+    const started = performance.now();
+    const { report, images } = await startRun('cifar', config, progressHandler(cifarPhases, cifarCurves, 'CIFAR-10'));
+    setStatus('cifar-status', `done in ${seconds((performance.now() - started) / 1000)}`);
+    showCifar(report, images);
+    publish(report);
+  } catch (e) {
+    const cancelled = e.message === 'the run was cancelled';
+    setStatus('cifar-status', cancelled ? 'Cancelled.' : `Error: ${e.message}`, !cancelled);
+  } finally {
+    published.busy = false;
+    $('cifar-run').disabled = false;
+    $('cifar-cancel').disabled = true;
+  }
+}
+
+function showCifar(report, images) {
+  const { teacher, wrong, student, control, paper } = report;
+  const rows = [
+    ['teacher, trained on CIFAR-10', pct(teacher.test_accuracy), pct(paper.teacher_test_accuracy)],
+    ['teacher on its own training images', pct(teacher.train_accuracy), pct(paper.teacher_train_accuracy)],
+    ['training images it got wrong (kept)', `${wrong.kept} of ${wrong.total}`, `${paper.kept} of 50000`],
+    ['student, trained only on those wrong labels', pct(student.test_accuracy), pct(paper.student_test_accuracy)],
+    ['control, same images with random labels', pct(control.test_accuracy), pct(0.1)],
+  ];
+  $('cifar-table').replaceChildren(
+    el('tr', {}, el('th', {}, 'model'), el('th', {}, 'this run'), el('th', {}, 'article')),
+    ...rows.map(([name, ours, theirs]) => el('tr', {}, el('td', { style: 'text-align:left' }, name), el('td', {}, ours), el('td', {}, theirs))),
+  );
+  $('cifar-gallery').replaceChildren(...wrong.examples.map((ex, k) =>
+    thumbnail(images.wrong[k], `${CIFAR_CLASSES[ex.class]} → ${CIFAR_CLASSES[ex.label]}`, false, 3)));
+  $('cifar-matrix').replaceChildren(heatmap(wrong.class_to_wrong, CIFAR_CLASSES, CIFAR_CLASSES));
+  $('cifar-results').hidden = false;
+}
+
+$('cifar-run').addEventListener('click', runCifar);
+$('cifar-cancel').addEventListener('click', () => {
+  cifarCancelRequested = true;
+  worker?.postMessage({ type: 'cancel' });
+});
+
 // ---- start ----
 showExperiment(state.experiment);
 ensureWorker().catch((e) => { $('backend').textContent = `Could not start the lab: ${e.message}`; $('backend').classList.add('warn'); });
-if (state.autorun) (state.experiment === 'toy' ? runToy : runFashion)();
+if (state.autorun) ({ toy: runToy, fashion: runFashion, cifar: runCifar })[state.experiment]?.();

@@ -16,6 +16,14 @@ export const DEFAULTS = {
   fashion_train_limit: 6000,
   mnist_test_limit: 2000,
   toy_runs: 1,
+  // CIFAR-10 at browser scale: a ResNet-18 an eighth as wide, on the first 5,000 training images.
+  cifar_width: 0.125,
+  cifar_teacher_epochs: 2,
+  cifar_student_epochs: 5,
+  cifar_control_epochs: 1,
+  cifar_train_limit: 5000,
+  cifar_test_limit: 1000,
+  cifar_batch_size: 64,
   epsilon: 0.12,
   autorun: 0,
 };
@@ -67,4 +75,31 @@ export function fashionConfig(s) {
 /** The Rust `ToyConfig` for a state (other fields keep their Rust defaults). */
 export function toyConfig(s) {
   return { runs: s.toy_runs, first_seed: s.seed, epsilon: s.epsilon };
+}
+
+/** The Rust `CifarConfig` for a state (the learning rate keeps its Rust default). */
+export function cifarConfig(s) {
+  return {
+    teacher_epochs: s.cifar_teacher_epochs,
+    student_epochs: s.cifar_student_epochs,
+    control_epochs: s.cifar_control_epochs,
+    batch_size: s.cifar_batch_size,
+    width: s.cifar_width,
+    seed: s.seed,
+    train_limit: s.cifar_train_limit,
+    test_limit: s.cifar_test_limit,
+  };
+}
+
+/**
+ * Seconds a CIFAR-10 run should take at `speed` training images/s, as [low, high]: how many images
+ * the teacher gets wrong is unknown before it is trained, so the student's share spans 40% of the
+ * training set (the article's teacher) to 80% (a weak one). Evaluation and relabelling run
+ * forward passes only, at roughly three times the training speed.
+ */
+export function cifarSeconds(config, speed) {
+  const n = config.train_limit;
+  const evals = n + config.test_limit * (config.teacher_epochs + config.student_epochs + config.control_epochs);
+  const at = (wrong) => (config.teacher_epochs * n + (config.student_epochs + config.control_epochs) * wrong * n + evals / 3) / speed;
+  return [at(0.4), at(0.8)];
 }

@@ -2,6 +2,7 @@
 
 const PALETTE = ['#316ec8', '#e6781e', '#2a9d5c', '#b23a48', '#7b4fb8', '#777777'];
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -16,7 +17,7 @@ export function pct(x) {
   return `${(x * 100).toFixed(2)}%`;
 }
 
-function seconds(s) {
+export function seconds(s) {
   if (!Number.isFinite(s)) return '…';
   return s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
@@ -86,13 +87,18 @@ export class Curves {
   }
 }
 
-/** A 28×28 grayscale image on a small canvas, with a caption. */
-export function thumbnail(pixels, caption, wrong = false) {
-  const side = Math.round(Math.sqrt(pixels.length));
+/** A square image on a small canvas, with a caption: one plane (MNIST, drawn dark on light) or
+ * `channels` planes of R, G, B (CIFAR-10). */
+export function thumbnail(pixels, caption, wrong = false, channels = 1) {
+  const plane = pixels.length / channels;
+  const side = Math.round(Math.sqrt(plane));
   const canvas = el('canvas', { width: String(side), height: String(side) });
   const ctx = canvas.getContext('2d');
   const image = ctx.createImageData(side, side);
-  pixels.forEach((p, i) => { image.data.set([255 - p, 255 - p, 255 - p, 255], i * 4); });
+  for (let i = 0; i < plane; i++) {
+    const rgb = channels === 3 ? [pixels[i], pixels[plane + i], pixels[2 * plane + i]] : Array(3).fill(255 - pixels[i]);
+    image.data.set([...rgb, 255], i * 4);
+  }
   ctx.putImageData(image, 0, 0);
   return el('figure', {}, canvas, el('figcaption', wrong ? { class: 'wrong' } : {}, caption));
 }

@@ -1,5 +1,5 @@
-// Runs the wasm lab off the main thread, so the page never freezes. Messages in: init, data, run,
-// cancel. Messages out: ready, loaded, event, report, error.
+// Runs the wasm lab off the main thread, so the page never freezes. Messages in: init, data,
+// measure, run, cancel. Messages out: ready, loaded, measured, event, report, error.
 
 import init, { Lab } from './pkg/wrong_labels.js';
 
@@ -41,15 +41,18 @@ async function handle(msg) {
     }
     case 'data':
       if (msg.name === 'mnist') lab.setMnist(...msg.files);
-      else lab.setFashion(...msg.files);
+      else if (msg.name === 'fashion') lab.setFashion(...msg.files);
+      else lab.setCifar(msg.names, msg.files);
       postMessage({ type: 'loaded', name: msg.name });
+      break;
+    case 'measure':
+      postMessage({ type: 'measured', id: msg.id, speed: await lab.measureCifar(msg.config) });
       break;
     case 'run': {
       const onEvent = (event) => postMessage({ type: 'event', id: msg.id, event });
-      const report = msg.experiment === 'fashion'
-        ? await lab.runFashion(msg.config, onEvent)
-        : await lab.runToy(msg.config, onEvent);
-      postMessage({ type: 'report', id: msg.id, report, images: msg.experiment === 'fashion' ? galleryImages(report) : null });
+      const run = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar' }[msg.experiment];
+      const report = await lab[run](msg.config, onEvent);
+      postMessage({ type: 'report', id: msg.id, report, images: galleryImages(msg.experiment, report) });
       break;
     }
     case 'cancel':
@@ -58,8 +61,11 @@ async function handle(msg) {
   }
 }
 
-/** Pixels for the page's galleries: relabelled clothes and MNIST test digits. */
-function galleryImages(report) {
+/** Pixels for the page's galleries: relabelled clothes and MNIST test digits, or the CIFAR-10
+ * images the teacher got wrong. */
+function galleryImages(experiment, report) {
+  if (experiment === 'toy') return null;
+  if (experiment === 'cifar') return { wrong: report.wrong.examples.map((ex) => lab.image('cifar-train', ex.index)) };
   const fashion = report.relabel.examples.map((ex) => lab.image('fashion', ex.index));
   const digits = report.students[0].sample_predictions.map((_, i) => lab.image('mnist-test', i));
   return { fashion, digits };

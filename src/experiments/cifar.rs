@@ -164,6 +164,22 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
     })
 }
 
+/// Training images/s of the configured network on `device`, timed on two batches of the training
+/// set after a warm-up batch (on WebGPU the first step compiles shaders): what a page needs to
+/// estimate a run's time before starting it.
+pub async fn measure_speed(data: &CifarData, config: &CifarConfig, device: &Device, observer: &mut impl Observer) -> Result<f64, RunError> {
+    validate(config)?;
+    let sample = |batches: usize| {
+        let indices: Vec<usize> = (0..data.train.len().min(batches * config.batch_size)).collect();
+        data.train.subset(&indices, indices.iter().map(|&i| data.train.labels[i]).collect())
+    };
+    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, seed: config.seed, augment: CROP_AUGMENTATION };
+    let fresh = || ResNet::resnet18(config.width, data.train.channels, 10, &device.clone().autodiff());
+    train::train(fresh(), &sample(1), None, &schedule, "warm-up", device, observer).await?;
+    let timed = train::train(fresh(), &sample(2), None, &schedule, "measure", device, observer).await?;
+    Ok(timed.images_per_second)
+}
+
 fn validate(config: &CifarConfig) -> Result<(), RunError> {
     let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     super::validate_training(&epochs, config.batch_size, config.learning_rate, &[config.train_limit, config.test_limit])?;

@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { serve } from './server.mjs';
 import { launch, open, waitForReport } from './browser.mjs';
@@ -18,6 +18,12 @@ const FASHION = 'experiment=fashion&preset=small&teacher_epochs=2&student_epochs
 // trains (the teacher learns); the student-versus-control claim is checked on the CPU path above.
 const FASHION_GPU = 'experiment=fashion&backend=webgpu&preset=small&teacher_epochs=2&student_epochs=1&control_epochs=1'
   + '&mnist_train_limit=1200&fashion_train_limit=1200&mnist_test_limit=500&autorun=1';
+
+// CIFAR-10 at a tiny scale (ResNet-18 a sixteenth wide, 600 training images): the section's whole
+// path — download of only the batches needed, speed measurement and estimate, training, gallery.
+const CIFAR = 'experiment=cifar&cifar_width=0.0625&cifar_train_limit=600&cifar_test_limit=300&cifar_teacher_epochs=1'
+  + '&cifar_student_epochs=2&cifar_control_epochs=1&cifar_batch_size=50&autorun=1';
+const CIFAR_BATCH_BYTES = 30_730_000;
 
 let server;
 before(async () => { server = await serve(DIST); });
@@ -91,6 +97,38 @@ test('WebGPU (SwiftShader): the toy from the URL, then a small fashion run on th
     assert.equal(report.students.length, 2);
     for (const s of report.students) assert.equal(s.history.length, 1);
     await page.screenshot({ path: `${SHOTS}/page-webgpu.png`, fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('CPU fallback: CIFAR-10 at a tiny scale', async (t) => {
+  const browser = await launch({ webgpu: false });
+  try {
+    if (!existsSync(`${DIST}/data/cifar-10/test_batch.bin`)) {
+      // Without the files the section says how to add them and cannot be started.
+      const { page } = await open(browser, `${server.url}?experiment=cifar`);
+      await page.waitForFunction(() => !document.getElementById('cifar-source').textContent.startsWith('Looking'));
+      assert.match(await page.textContent('#cifar-source'), /scripts\/fetch-data cifar/);
+      assert.ok(await page.isDisabled('#cifar-run'));
+      t.skip('dist/ has no CIFAR-10 files (scripts/fetch-data cifar found no source): only the missing-data message was checked');
+      return;
+    }
+    const sentBefore = server.stats.datasetBytes;
+    const { page, errors } = await open(browser, `${server.url}?${CIFAR}`);
+    const report = await waitForReport(page);
+    assert.equal(server.stats.datasetBytes - sentBefore, 2 * CIFAR_BATCH_BYTES, 'only data_batch_1.bin and test_batch.bin are downloaded');
+    assert.match(await page.textContent('#cifar-eta'), /Estimated time: .* measured at \d+ images\/s/);
+    assert.equal(report.wrong.total, 600);
+    assert.equal(report.wrong.kept, 600 - Math.round(report.teacher.train_accuracy * 600), 'kept = the images the teacher got wrong');
+    assert.equal(report.student.history.length, 2);
+    for (const acc of [report.teacher.test_accuracy, report.student.test_accuracy, report.control.test_accuracy]) assert.ok(acc >= 0 && acc <= 1);
+    assert.equal(await page.locator('#cifar-gallery canvas').count(), report.wrong.examples.length);
+    assert.ok(report.wrong.examples.every((ex) => ex.class !== ex.label), 'every kept image has a wrong label');
+    assert.equal(await page.locator('#cifar-matrix tr').count(), 11);
+    assert.ok((await page.textContent('#cifar-table')).includes(`${report.wrong.kept} of 600`));
+    await page.screenshot({ path: `${SHOTS}/page-cifar.png`, fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.gz': 'application/gzip', '.json': 'application/json' };
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.gz': 'application/gzip', '.json': 'application/json', '.bin': 'application/octet-stream' };
 
 export function serve(root, prefix = '/labs/wrong-labels/') {
   const stats = { datasetBytes: 0, datasetRequests: 0 };
@@ -17,7 +17,7 @@ export function serve(root, prefix = '/labs/wrong-labels/') {
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const size = statSync(file).size;
-      if (file.endsWith('.gz')) { stats.datasetBytes += size; stats.datasetRequests += 1; }
+      if (/\.(gz|bin)$/.test(file)) { stats.datasetBytes += size; stats.datasetRequests += 1; }
       res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-length': size });
       createReadStream(file).pipe(res);
     } catch {
