@@ -118,7 +118,7 @@ struct FashionArgs {
     #[arg(long, value_enum, default_value = "classic")]
     preset: Preset,
     /// Reading of "normalized with MNIST's mean and variance" for the second student.
-    #[arg(long, value_enum, default_value = "moments")]
+    #[arg(long, value_enum, default_value = "standardize")]
     normalize: Normalize,
     /// Use only the first N MNIST training images.
     #[arg(long)]

@@ -16,7 +16,7 @@ fn quick_config() -> FashionConfig {
         learning_rate: 2e-3,
         seed: 3,
         preset: Preset::Small,
-        normalize: Normalize::Moments,
+        normalize: Normalize::Standardize,
         mnist_train_limit: Some(30_000),
         fashion_train_limit: Some(12_000),
         mnist_test_limit: Some(2_000),

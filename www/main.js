@@ -171,35 +171,45 @@ function progressHandler(phases, curves, testName) {
   };
 }
 
+/**
+ * Runs `work(status)` as the run of section `name` (fashion or cifar): one run at a time, the
+ * section's Run and Cancel buttons, its status line; a cancel or an error ends up there.
+ */
+async function runInSection(name, work) {
+  if (published.busy) return;
+  published.busy = true;
+  $(`${name}-run`).disabled = true;
+  $(`${name}-cancel`).disabled = false;
+  $(`${name}-results`).hidden = true;
+  try {
+    await work((text) => setStatus(`${name}-status`, text));
+  } catch (e) {
+    const cancelled = e.message === 'the run was cancelled';
+    setStatus(`${name}-status`, cancelled ? 'Cancelled.' : `Error: ${e.message}`, !cancelled);
+  } finally {
+    published.busy = false;
+    $(`${name}-run`).disabled = false;
+    $(`${name}-cancel`).disabled = true;
+  }
+}
+
 // ---- MNIST → FashionMNIST ----
 const phases = new Phases($('phases'));
 const curves = new Curves($('loss-chart'), $('accuracy-chart'));
 
 async function runFashion() {
-  if (published.busy) return;
-  published.busy = true;
-  $('fashion-run').disabled = true;
-  $('fashion-cancel').disabled = false;
-  $('fashion-results').hidden = true;
-  phases.clear();
-  curves.clear();
-  try {
-    setStatus('fashion-status', 'loading data…');
+  await runInSection('fashion', async (status) => {
+    phases.clear();
+    curves.clear();
+    status('loading data…');
     await Promise.all([ensureData('mnist'), ensureData('fashion')]);
-    setStatus('fashion-status', 'running…');
+    status('running…');
     const started = performance.now();
     const { report, images } = await startRun('fashion', fashionConfig(state), progressHandler(phases, curves, 'MNIST'));
-    setStatus('fashion-status', `done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    status(`done in ${seconds((performance.now() - started) / 1000)}`);
     showFashion(report, images);
     publish(report);
-  } catch (e) {
-    const cancelled = e.message === 'the run was cancelled';
-    setStatus('fashion-status', cancelled ? 'Cancelled.' : `Error: ${e.message}`, !cancelled);
-  } finally {
-    published.busy = false;
-    $('fashion-run').disabled = false;
-    $('fashion-cancel').disabled = true;
-  }
+  });
 }
 
 function showFashion(report, images) {
@@ -287,40 +297,28 @@ async function checkCifar() {
 }
 
 async function runCifar() {
-  if (published.busy) return;
-  if (!(await checkCifar())) return;
-  published.busy = true;
-  $('cifar-run').disabled = true;
-  $('cifar-cancel').disabled = false;
-  $('cifar-results').hidden = true;
-  $('cifar-eta').textContent = '';
-  cifarCancelRequested = false;
-  cifarPhases.clear();
-  cifarCurves.clear();
-  try {
+  if (published.busy || !(await checkCifar())) return;
+  await runInSection('cifar', async (status) => {
+    $('cifar-eta').textContent = '';
+    cifarCancelRequested = false;
+    cifarPhases.clear();
+    cifarCurves.clear();
     const config = cifarConfig(state);
-    setStatus('cifar-status', 'loading data…');
+    status('loading data…');
     await ensureData('cifar', cifarFiles(config.train_limit));
-    setStatus('cifar-status', 'measuring this device\'s speed…');
+    status('measuring this device\'s speed…');
     const { speed } = await request('measure', 'cifar', config);
     const [low, high] = cifarSeconds(config, speed);
     $('cifar-eta').textContent = `Estimated time: ${seconds(low)} to ${seconds(high)} (training measured at ${Math.round(speed)} images/s `
       + `on this ${published.backend === 'webgpu' ? 'GPU' : 'CPU'}; the range is the unknown share of images the teacher gets wrong, 40% to 80%).`;
     if (cifarCancelRequested) throw new Error('the run was cancelled');
-    setStatus('cifar-status', 'running…');
+    status('running…');
     const started = performance.now();
     const { report, images } = await startRun('cifar', config, progressHandler(cifarPhases, cifarCurves, 'CIFAR-10'));
-    setStatus('cifar-status', `done in ${seconds((performance.now() - started) / 1000)}`);
+    status(`done in ${seconds((performance.now() - started) / 1000)}`);
     showCifar(report, images);
     publish(report);
-  } catch (e) {
-    const cancelled = e.message === 'the run was cancelled';
-    setStatus('cifar-status', cancelled ? 'Cancelled.' : `Error: ${e.message}`, !cancelled);
-  } finally {
-    published.busy = false;
-    $('cifar-run').disabled = false;
-    $('cifar-cancel').disabled = true;
-  }
+  });
 }
 
 function showCifar(report, images) {

@@ -11,7 +11,7 @@ export const DEFAULTS = {
   batch_size: 64,
   lr: 0.002,
   preset: 'small',
-  normalize: 'moments',
+  normalize: 'standardize',
   mnist_train_limit: 6000,
   fashion_train_limit: 6000,
   mnist_test_limit: 2000,

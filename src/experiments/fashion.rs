@@ -22,10 +22,11 @@ pub enum Normalize {
     /// Give the FashionMNIST images MNIST's pixel mean and standard deviation, then let the
     /// teacher label those images: the clothes then look, to first and second order, like the
     /// digits the student is tested on.
-    #[default]
     Moments,
     /// Standardize the student's inputs (FashionMNIST and the MNIST test set alike) with MNIST's
-    /// mean and standard deviation, as a PyTorch MNIST script does; labels as for raw pixels.
+    /// mean and standard deviation, `(x − μ) / σ`, as a PyTorch MNIST script's `Normalize` does;
+    /// labels as for raw pixels. The literal reading, and the default.
+    #[default]
     Standardize,
 }
 
@@ -54,13 +55,13 @@ impl Default for FashionConfig {
     fn default() -> Self {
         Self {
             teacher_epochs: 2,
-            student_epochs: 2,
+            student_epochs: 4,
             control_epochs: 1,
             batch_size: 64,
             learning_rate: 2e-3,
             seed: 1,
             preset: Preset::Classic,
-            normalize: Normalize::Moments,
+            normalize: Normalize::Standardize,
             mnist_train_limit: None,
             fashion_train_limit: None,
             mnist_test_limit: None,
@@ -187,8 +188,7 @@ pub async fn run(
             Normalize::None => (relabeled.clone(), mnist_test.clone()),
             Normalize::Moments => {
                 let matched = fashion.with_affine(Affine::match_moments(fashion_moments, mnist_moments));
-                let phase = "relabel (moments)";
-                let labels = train::predict(&teacher.model, &matched, 256, device, Some(phase), observer).await?;
+                let labels = train::predict(&teacher.model, &matched, 256, device, Some("relabel (moments)"), observer).await?;
                 (matched.with_labels(labels), mnist_test.clone())
             }
             Normalize::Standardize => {

@@ -16,7 +16,8 @@ const FASHION = 'experiment=fashion&preset=small&teacher_epochs=2&student_epochs
   + '&mnist_train_limit=6000&fashion_train_limit=6000&mnist_test_limit=2000&autorun=1';
 // SwiftShader trains at ~25 images/s, so the WebGPU run is a tenth of that: it proves the GPU path
 // trains (the teacher learns); the student-versus-control claim is checked on the CPU path above.
-const FASHION_GPU = 'experiment=fashion&backend=webgpu&preset=small&teacher_epochs=2&student_epochs=1&control_epochs=1'
+// It takes the other normalization, so that the page runs both.
+const FASHION_GPU = 'experiment=fashion&backend=webgpu&preset=small&normalize=moments&teacher_epochs=2&student_epochs=1&control_epochs=1'
   + '&mnist_train_limit=1200&fashion_train_limit=1200&mnist_test_limit=500&autorun=1';
 
 // CIFAR-10 at a tiny scale (ResNet-18 a sixteenth wide, 600 training images): the section's whole
@@ -39,11 +40,17 @@ function checkFashion(report) {
 
 const status = (page) => page.textContent('#fashion-status');
 
-test('CPU fallback: fashion run, cancel then run again, second visit from the cache', async () => {
+/** The figures a run reports, for the test log. */
+const summary = (r) => `teacher ${pct(r.teacher.test_accuracy)}, students ${r.students.map((s) => `${s.normalize} ${pct(s.test_accuracy)}`).join(', ')}, `
+  + `control ${pct(r.control.test_accuracy)}, ${Math.round(r.seconds)} s`;
+const pct = (x) => `${(100 * x).toFixed(2)}%`;
+
+test('CPU fallback: fashion run, cancel then run again, second visit from the cache', async (t) => {
   const browser = await launch({ webgpu: false });
   try {
     const { page, errors } = await open(browser, `${server.url}?${FASHION}`);
     const first = await waitForReport(page);
+    t.diagnostic(`page defaults on the CPU fallback: ${summary(first)}`);
     assert.match(await page.textContent('#backend'), /no WebGPU|no GPU adapter/);
     checkFashion(first);
     const table = await page.textContent('#results-table');
@@ -75,7 +82,7 @@ test('CPU fallback: fashion run, cancel then run again, second visit from the ca
   }
 });
 
-test('WebGPU (SwiftShader): the toy from the URL, then a small fashion run on the GPU', async () => {
+test('WebGPU (SwiftShader): the toy from the URL, then a small fashion run on the GPU', async (t) => {
   const browser = await launch({ webgpu: true });
   try {
     const { page, errors } = await open(browser, `${server.url}?experiment=toy&toy_runs=10&autorun=1`);
@@ -92,6 +99,7 @@ test('WebGPU (SwiftShader): the toy from the URL, then a small fashion run on th
 
     await page.goto(`${server.url}?${FASHION_GPU}`);
     const report = await waitForReport(page, null, 900_000);
+    t.diagnostic(`WebGPU (SwiftShader), 1,200 images: ${summary(report)}`);
     assert.match(await page.textContent('#backend'), /WebGPU on/);
     assert.ok(report.teacher.test_accuracy > 0.7, `teacher on WebGPU ${report.teacher.test_accuracy}`);
     assert.equal(report.students.length, 2);
@@ -118,6 +126,8 @@ test('CPU fallback: CIFAR-10 at a tiny scale', async (t) => {
     const sentBefore = server.stats.datasetBytes;
     const { page, errors } = await open(browser, `${server.url}?${CIFAR}`);
     const report = await waitForReport(page);
+    t.diagnostic(`CIFAR-10, tiny: teacher ${pct(report.teacher.train_accuracy)} train / ${pct(report.teacher.test_accuracy)} test, `
+      + `kept ${report.wrong.kept}, student ${pct(report.student.test_accuracy)}, control ${pct(report.control.test_accuracy)}, ${Math.round(report.seconds)} s`);
     assert.equal(server.stats.datasetBytes - sentBefore, 2 * CIFAR_BATCH_BYTES, 'only data_batch_1.bin and test_batch.bin are downloaded');
     assert.match(await page.textContent('#cifar-eta'), /Estimated time: .* measured at \d+ images\/s/);
     assert.equal(report.wrong.total, 600);
