@@ -2,14 +2,21 @@
 
 mod common;
 
+use std::sync::Mutex;
+
 use burn::prelude::Device;
 use wrong_labels::experiments::fashion::{self, FashionConfig};
 use wrong_labels::experiments::toy::{self, ToyConfig};
 use wrong_labels::models::Preset;
 use wrong_labels::report::Quiet;
 
+/// The backend's random generator (initialization, dropout) is one per process: tests that run at
+/// the same time draw from it in turn and would each see the other's draws. These take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn the_toy_experiment_repeats_exactly() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let config = ToyConfig { runs: 3, first_seed: 7, ..Default::default() };
     let run = || pollster::block_on(toy::run(&config, &Device::flex(), &mut Quiet)).unwrap();
     let (a, b) = (run(), run());
@@ -20,6 +27,7 @@ fn the_toy_experiment_repeats_exactly() {
 
 #[test]
 fn the_fashion_experiment_repeats_exactly() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let config = FashionConfig {
         teacher_epochs: 1,
         student_epochs: 1,
