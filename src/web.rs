@@ -25,6 +25,9 @@ pub struct Lab {
     cancelled: Rc<Cell<bool>>,
 }
 
+const NO_DEVICE: &str = "call init() first";
+const NO_CIFAR: &str = "CIFAR-10 is not loaded";
+
 /// Forwards events to a JS callback and reads the shared cancel flag.
 struct JsObserver {
     callback: Function,
@@ -48,6 +51,16 @@ fn to_js(value: &impl Serialize) -> Result<JsValue, JsValue> {
 
 fn error(message: impl std::fmt::Display) -> JsValue {
     JsError::new(&message.to_string()).into()
+}
+
+/// A run's settings from the page (a JS object in the CLI's JSON shape).
+fn parse_config<T: serde::de::DeserializeOwned>(config: JsValue) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))
+}
+
+/// What a slot of the lab holds, or `missing` as the error when the page has not filled it yet.
+fn loaded<T: Clone>(slot: &RefCell<Option<T>>, missing: &str) -> Result<T, JsValue> {
+    slot.borrow().clone().ok_or_else(|| error(missing))
 }
 
 #[wasm_bindgen]
@@ -146,12 +159,9 @@ impl Lab {
         let (device, mnist, fashion, cancelled) = (self.device.clone(), self.mnist.clone(), self.fashion.clone(), self.cancelled.clone());
         cancelled.set(false);
         future_to_promise(async move {
-            let config: FashionConfig = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
-            let device = device.borrow().clone().ok_or_else(|| error("call init() first"))?;
-            let data = FashionData {
-                mnist: mnist.borrow().clone().ok_or_else(|| error("MNIST is not loaded"))?,
-                fashion_train: fashion.borrow().clone().ok_or_else(|| error("FashionMNIST is not loaded"))?,
-            };
+            let config: FashionConfig = parse_config(config)?;
+            let device = loaded(&device, NO_DEVICE)?;
+            let data = FashionData { mnist: loaded(&mnist, "MNIST is not loaded")?, fashion_train: loaded(&fashion, "FashionMNIST is not loaded")? };
             let mut observer = JsObserver { callback: on_event, cancelled };
             let report = fashion::run(&data, &config, &device, &mut observer).await.map_err(error)?;
             to_js(&report)
@@ -164,9 +174,8 @@ impl Lab {
         let (device, data, cancelled) = (self.device.clone(), self.cifar.clone(), self.cancelled.clone());
         cancelled.set(false);
         future_to_promise(async move {
-            let config: CifarConfig = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
-            let device = device.borrow().clone().ok_or_else(|| error("call init() first"))?;
-            let data = data.borrow().clone().ok_or_else(|| error("CIFAR-10 is not loaded"))?;
+            let config: CifarConfig = parse_config(config)?;
+            let (device, data) = (loaded(&device, NO_DEVICE)?, loaded(&data, NO_CIFAR)?);
             let mut observer = JsObserver { callback: on_event, cancelled };
             let report = cifar_experiment::run(&data, &config, &device, &mut observer).await.map_err(error)?;
             to_js(&report)
@@ -179,9 +188,8 @@ impl Lab {
     pub fn measure_cifar(&self, config: JsValue) -> Promise {
         let (device, data) = (self.device.clone(), self.cifar.clone());
         future_to_promise(async move {
-            let config: CifarConfig = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
-            let device = device.borrow().clone().ok_or_else(|| error("call init() first"))?;
-            let data = data.borrow().clone().ok_or_else(|| error("CIFAR-10 is not loaded"))?;
+            let config: CifarConfig = parse_config(config)?;
+            let (device, data) = (loaded(&device, NO_DEVICE)?, loaded(&data, NO_CIFAR)?);
             let speed = cifar_experiment::measure_speed(&data, &config, &device, &mut crate::report::Quiet).await.map_err(error)?;
             Ok(JsValue::from_f64(speed))
         })
@@ -194,7 +202,7 @@ impl Lab {
         let cancelled = self.cancelled.clone();
         cancelled.set(false);
         future_to_promise(async move {
-            let config: ToyConfig = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
+            let config: ToyConfig = parse_config(config)?;
             let device = Device::flex();
             let mut observer = JsObserver { callback: on_event, cancelled };
             let report = toy::run(&config, &device, &mut observer).await.map_err(error)?;

@@ -102,13 +102,11 @@ impl ImageSet {
         &self.pixels[i * n..(i + 1) * n]
     }
 
-    /// The first `limit` examples (all of them when `limit` is `None` or larger than the set).
-    pub fn truncated(mut self, limit: Option<usize>) -> Self {
-        if let Some(limit) = limit.filter(|&l| l < self.len()) {
-            self.pixels.truncate(limit * self.image_len());
-            self.labels.truncate(limit);
-        }
-        self
+    /// A copy of the first `limit` examples (all of them when `limit` is `None` or larger than
+    /// the set); only those are copied.
+    pub fn head(&self, limit: Option<usize>) -> Self {
+        let len = limit.map_or(self.len(), |l| l.min(self.len()));
+        Self { pixels: self.pixels[..len * self.image_len()].to_vec(), labels: self.labels[..len].to_vec(), ..*self }
     }
 
     /// The images at `indices`, with new `labels` (one per index).

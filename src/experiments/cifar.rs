@@ -109,19 +109,19 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
     validate(config)?;
     let started = Instant::now();
     // One scalar standardization from the training pixels, for every set alike.
-    let train_set = data.train.clone().truncated(config.train_limit);
+    let train_set = data.train.head(config.train_limit);
     let affine = Affine::standardize(train_set.moments());
     let train_set = train_set.with_affine(affine);
-    let test_set = data.test.clone().truncated(config.test_limit).with_affine(affine);
+    let test_set = data.test.head(config.test_limit).with_affine(affine);
     let schedule = |epochs, salt: u64| Schedule {
         epochs,
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
-        seed: config.seed.wrapping_mul(1000).wrapping_add(salt),
+        seed: super::phase_seed(config.seed, salt),
         augment: CROP_AUGMENTATION,
     };
     let fresh = |salt: u64| {
-        device.seed(config.seed.wrapping_mul(1000).wrapping_add(salt));
+        device.seed(super::phase_seed(config.seed, salt));
         ResNet::resnet18(config.width, train_set.channels, 10, &device.clone().autodiff())
     };
 
@@ -169,10 +169,7 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
 /// estimate a run's time before starting it.
 pub async fn measure_speed(data: &CifarData, config: &CifarConfig, device: &Device, observer: &mut impl Observer) -> Result<f64, RunError> {
     validate(config)?;
-    let sample = |batches: usize| {
-        let indices: Vec<usize> = (0..data.train.len().min(batches * config.batch_size)).collect();
-        data.train.subset(&indices, indices.iter().map(|&i| data.train.labels[i]).collect())
-    };
+    let sample = |batches: usize| data.train.head(Some(batches * config.batch_size));
     let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, seed: config.seed, augment: CROP_AUGMENTATION };
     let fresh = || ResNet::resnet18(config.width, data.train.channels, 10, &device.clone().autodiff());
     train::train(fresh(), &sample(1), None, &schedule, "warm-up", device, observer).await?;

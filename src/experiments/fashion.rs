@@ -149,18 +149,18 @@ pub async fn run(
 ) -> Result<FashionReport, RunError> {
     validate(config)?;
     let started = Instant::now();
-    let mnist_train = data.mnist.train.clone().truncated(config.mnist_train_limit);
-    let mnist_test = data.mnist.test.clone().truncated(config.mnist_test_limit);
-    let fashion = data.fashion_train.clone().truncated(config.fashion_train_limit);
+    let mnist_train = data.mnist.train.head(config.mnist_train_limit);
+    let mnist_test = data.mnist.test.head(config.mnist_test_limit);
+    let fashion = data.fashion_train.head(config.fashion_train_limit);
     let schedule = |epochs, salt: u64| Schedule {
         epochs,
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
-        seed: config.seed.wrapping_mul(1000).wrapping_add(salt),
+        seed: super::phase_seed(config.seed, salt),
         augment: false,
     };
     let fresh = |salt: u64| {
-        device.seed(config.seed.wrapping_mul(1000).wrapping_add(salt));
+        device.seed(super::phase_seed(config.seed, salt));
         Cnn::new(config.preset.shape(), mnist_train.side, 10, &device.clone().autodiff())
     };
 
@@ -201,7 +201,7 @@ pub async fn run(
         students.push(student_report(&student, normalize, train_set.affine, &test_set, config, device, observer).await?);
     }
 
-    let control_set = fashion.clone().truncated(config.control_limit);
+    let control_set = fashion.head(config.control_limit);
     let random = super::random_labels(control_set.len(), config.seed, 0x5eed);
     let control = train::train(fresh(9), &control_set.with_labels(random), Some(&mnist_test), &schedule(config.control_epochs, 9), "control", device, observer).await?;
 

@@ -9,6 +9,12 @@ use rand::{Rng, SeedableRng};
 
 use crate::report::RunError;
 
+/// The seed of one phase of a run (`salt`: teacher 0, students 1.., control 9), for its
+/// initialization and its batch order alike.
+fn phase_seed(seed: u64, salt: u64) -> u64 {
+    seed.wrapping_mul(1000).wrapping_add(salt)
+}
+
 /// Uniformly random classes: the control that shows a student learns from its teacher's labels,
 /// not from the images alone. Each experiment passes its own `salt`, so its control draws its own
 /// labels.
