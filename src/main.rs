@@ -113,6 +113,9 @@ struct FashionArgs {
     batch_size: usize,
     #[arg(long, default_value_t = FashionConfig::default().learning_rate)]
     lr: f64,
+    /// Share of each phase's steps over which the learning rate rises to --lr.
+    #[arg(long, default_value_t = FashionConfig::default().warmup)]
+    warmup: f64,
     #[arg(long, default_value_t = FashionConfig::default().seed)]
     seed: u64,
     #[arg(long, value_enum, default_value = "classic")]
@@ -254,6 +257,7 @@ fn fashion_config(args: &FashionArgs) -> FashionConfig {
         control_epochs: args.control_epochs,
         batch_size: args.batch_size,
         learning_rate: args.lr,
+        warmup: args.warmup,
         seed: args.seed,
         preset: args.preset,
         normalize: args.normalize,

@@ -20,8 +20,10 @@ use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
 pub struct Schedule {
     pub epochs: usize,
     pub batch_size: usize,
-    /// Peak learning rate of Adam; it decays to zero along a cosine over the whole run.
+    /// Peak learning rate of Adam: reached after the warm-up, then decays to zero along a cosine.
     pub learning_rate: f64,
+    /// Share of the steps over which the rate rises linearly from zero to its peak.
+    pub warmup: f64,
     pub seed: u64,
     /// Random crops (padding 4) and horizontal flips of each training batch (CIFAR-10).
     pub augment: bool,
@@ -123,7 +125,7 @@ pub async fn train<M: Classifier>(
         let mut pending: Option<(Tensor<1>, Tensor<1, Int>)> = None;
         for (i, chunk) in order.chunks(schedule.batch_size).enumerate() {
             let step = (epoch - 1) * steps_per_epoch + i;
-            let lr = cosine(schedule.learning_rate, step, total_steps);
+            let lr = learning_rate(schedule, step, total_steps);
             let images = if schedule.augment {
                 train.augmented_tensor(chunk, CROP_PAD, &mut rng, &grad_device)
             } else {
@@ -179,9 +181,16 @@ pub async fn train<M: Classifier>(
     Ok(Trained { model: model.valid(), history, images_per_second: trained_images as f64 / training_seconds.max(1e-9) })
 }
 
-/// Cosine decay from `peak` at step 0 to zero after `total` steps.
-fn cosine(peak: f64, step: usize, total: usize) -> f64 {
-    peak * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos())
+/// The rate at `step` of `total`: a linear warm-up (Adam's first updates rest on poor moment
+/// estimates, and a high rate then throws the weights off), then a cosine decay to zero.
+fn learning_rate(schedule: &Schedule, step: usize, total: usize) -> f64 {
+    let peak = schedule.learning_rate;
+    let warm = (schedule.warmup * total as f64) as usize;
+    if step < warm {
+        return peak * (step + 1) as f64 / warm as f64;
+    }
+    let progress = (step - warm) as f64 / (total - warm).max(1) as f64;
+    peak * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
 /// The model's argmax class for every image of `set`, read batch by batch. With `phase`, reports
@@ -238,4 +247,22 @@ pub fn confusion(labels: &[u8], predictions: &[u8]) -> Vec<Vec<usize>> {
 /// Builds a float tensor from a flat vector (shared by the toy experiment and the attacks).
 pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_warms_up_linearly_then_decays_to_zero() {
+        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: false };
+        let rate = |step| learning_rate(&schedule, step, 100);
+        assert_eq!(rate(0), 0.1);
+        assert_eq!(rate(4), 0.5);
+        assert_eq!(rate(10), 1.0);
+        assert!(rate(55) < 0.51 && rate(55) > 0.49);
+        assert!(rate(99) < 1e-3);
+        let no_warmup = Schedule { warmup: 0.0, ..schedule };
+        assert_eq!(learning_rate(&no_warmup, 0, 100), 1.0);
+    }
 }

@@ -13,7 +13,8 @@ fn quick_config() -> FashionConfig {
         student_epochs: 2,
         control_epochs: 1,
         batch_size: 64,
-        learning_rate: 2e-3,
+        learning_rate: 3e-3,
+        warmup: 0.05,
         seed: 3,
         preset: Preset::Small,
         normalize: Normalize::Standardize,
@@ -57,6 +58,8 @@ fn bad_configurations_are_errors_not_panics() {
         FashionConfig { batch_size: 0, ..quick_config() },
         FashionConfig { learning_rate: -1.0, ..quick_config() },
         FashionConfig { fashion_train_limit: Some(0), ..quick_config() },
+        FashionConfig { warmup: 0.5, ..quick_config() },
+        FashionConfig { warmup: f64::NAN, ..quick_config() },
     ] {
         let result = pollster::block_on(fashion::run(data, &config, &Device::flex(), &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");

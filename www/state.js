@@ -9,7 +9,7 @@ export const DEFAULTS = {
   student_epochs: 2,
   control_epochs: 1,
   batch_size: 64,
-  lr: 0.002,
+  lr: 0.003,
   preset: 'small',
   normalize: 'standardize',
   mnist_train_limit: 6000,

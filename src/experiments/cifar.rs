@@ -117,6 +117,7 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
         epochs,
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
+        warmup: 0.0,
         seed: super::phase_seed(config.seed, salt),
         augment: CROP_AUGMENTATION,
     };
@@ -170,7 +171,7 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
 pub async fn measure_speed(data: &CifarData, config: &CifarConfig, device: &Device, observer: &mut impl Observer) -> Result<f64, RunError> {
     validate(config)?;
     let sample = |batches: usize| data.train.head(Some(batches * config.batch_size));
-    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, seed: config.seed, augment: CROP_AUGMENTATION };
+    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: CROP_AUGMENTATION };
     let fresh = || ResNet::resnet18(config.width, data.train.channels, 10, &device.clone().autodiff());
     train::train(fresh(), &sample(1), None, &schedule, "warm-up", device, observer).await?;
     let timed = train::train(fresh(), &sample(2), None, &schedule, "measure", device, observer).await?;

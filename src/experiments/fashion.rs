@@ -38,6 +38,8 @@ pub struct FashionConfig {
     pub control_epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// Share of each phase's steps spent warming the learning rate up (see [`Schedule`]).
+    pub warmup: f64,
     pub seed: u64,
     pub preset: Preset,
     /// The reading used by the normalized student (the other student uses raw pixels).
@@ -58,7 +60,8 @@ impl Default for FashionConfig {
             student_epochs: 4,
             control_epochs: 1,
             batch_size: 64,
-            learning_rate: 2e-3,
+            learning_rate: 3e-3,
+            warmup: 0.05,
             seed: 1,
             preset: Preset::Classic,
             normalize: Normalize::Standardize,
@@ -156,6 +159,7 @@ pub async fn run(
         epochs,
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
+        warmup: config.warmup,
         seed: super::phase_seed(config.seed, salt),
         augment: false,
     };
@@ -227,7 +231,11 @@ pub async fn run(
 fn validate(config: &FashionConfig) -> Result<(), RunError> {
     let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
-    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits)
+    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits)?;
+    if !(0.0..0.5).contains(&config.warmup) {
+        return Err(RunError::Config("the warm-up share must be in [0, 0.5)".into()));
+    }
+    Ok(())
 }
 
 pub fn name(normalize: Normalize) -> &'static str {
