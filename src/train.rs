@@ -38,6 +38,8 @@ pub struct Trained<M> {
     pub history: Vec<EpochRecord>,
     /// Training throughput, evaluation excluded.
     pub images_per_second: f64,
+    /// The model's class for each test image after the last epoch (empty without a test set).
+    pub test_predictions: Vec<u8>,
 }
 
 impl<M> Trained<M> {
@@ -116,6 +118,7 @@ pub async fn train<M: Classifier>(
     let mut rng = SmallRng::seed_from_u64(schedule.seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut history = Vec::new();
+    let mut test_predictions = Vec::new();
     let (mut trained_images, mut training_seconds) = (0usize, 0.0f64);
 
     for epoch in 1..=schedule.epochs {
@@ -165,7 +168,10 @@ pub async fn train<M: Classifier>(
         training_seconds += started.elapsed().as_secs_f64();
         trained_images += seen;
         let test_accuracy = match test {
-            Some(test) => Some(accuracy(&predict(&model, test, schedule.batch_size.max(256), device, None, observer).await?, &test.labels)),
+            Some(test) => {
+                test_predictions = predict(&model, test, schedule.batch_size.max(256), device, None, observer).await?;
+                Some(accuracy(&test_predictions, &test.labels))
+            }
             None => None,
         };
         let record = EpochRecord {
@@ -178,7 +184,8 @@ pub async fn train<M: Classifier>(
         observer.event(Event::Epoch { phase: phase.into(), record: record.clone() });
         history.push(record);
     }
-    Ok(Trained { model: model.valid(), history, images_per_second: trained_images as f64 / training_seconds.max(1e-9) })
+    let images_per_second = trained_images as f64 / training_seconds.max(1e-9);
+    Ok(Trained { model: model.valid(), history, images_per_second, test_predictions })
 }
 
 /// The rate at `step` of `total`: a linear warm-up (Adam's first updates rest on poor moment
