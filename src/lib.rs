@@ -5,6 +5,7 @@ pub mod attack;
 pub mod data;
 pub mod experiments;
 pub mod models;
+pub mod parallel;
 pub mod report;
 pub mod train;
 #[cfg(target_family = "wasm")]

@@ -10,11 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use wrong_labels::data::{self, ImageSet, LoadError, cifar};
+use wrong_labels::data::{self, ImageSet, LoadError, Splits, cifar};
 use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarData, CifarReport}};
 use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
 use wrong_labels::models::Preset;
+use wrong_labels::parallel::Alone;
 use wrong_labels::report::{Event, Observer};
 
 #[derive(Parser)]
@@ -181,9 +182,10 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Fashion(args) => {
             let device = device(args.common.backend)?;
-            let data = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
+            let (mnist, fashion_train) = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
+            let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
             let config = fashion_config(&args);
-            let report = pollster::block_on(fashion::run(&data, &config, &device, &mut Bars::new()))
+            let report = pollster::block_on(fashion::run(&data, &config, &device, &mut Alone, &mut Bars::new()))
                 .map_err(|e| e.to_string())?;
             print_fashion(&report);
             write_report(args.common.out.as_ref(), &report)
@@ -221,8 +223,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 seed: args.seed,
                 train_limit: args.train_limit,
                 test_limit: args.test_limit,
+                ..Default::default()
             };
-            let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Bars::new())).map_err(|e| e.to_string())?;
+            let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
             print_cifar(&report);
             write_report(args.common.out.as_ref(), &report)
         }
@@ -244,10 +247,11 @@ fn device(backend: Backend) -> Result<Device, String> {
     }
 }
 
-fn load_fashion(dir: &std::path::Path) -> Result<FashionData, LoadError> {
+/// MNIST's splits and FashionMNIST's training set.
+fn load_fashion(dir: &std::path::Path) -> Result<(Splits, ImageSet), LoadError> {
     let mnist = data::load_dir(&dir.join("mnist"))?;
     let fashion = data::load_dir(&dir.join("fashion-mnist"))?;
-    Ok(FashionData { mnist, fashion_train: fashion.train })
+    Ok((mnist, fashion.train))
 }
 
 fn fashion_config(args: &FashionArgs) -> FashionConfig {
@@ -265,6 +269,7 @@ fn fashion_config(args: &FashionArgs) -> FashionConfig {
         fashion_train_limit: args.fashion_train_limit,
         mnist_test_limit: args.mnist_test_limit,
         control_limit: Some(args.control_limit).filter(|&n| n > 0),
+        ..Default::default()
     }
 }
 

@@ -73,4 +73,6 @@ pub enum RunError {
     Config(String),
     #[error("reading a result from the device failed: {0}")]
     Device(String),
+    #[error("the workers could not combine their results: {0}")]
+    Workers(String),
 }

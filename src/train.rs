@@ -13,6 +13,7 @@ use web_time::Instant;
 
 use crate::data::ImageSet;
 use crate::models::Classifier;
+use crate::parallel::{self, Group};
 use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
 
 /// How one model is trained.
@@ -60,6 +61,10 @@ const REPORT_EVERY: usize = 10;
 /// Reads a float tensor's values without blocking.
 pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, RunError> {
     let data = t.into_data_async().await.map_err(|e| RunError::Device(format!("{e:?}")))?;
+    // f32 values (gradients: a million a step) come out without a conversion, often without a copy.
+    if data.dtype() == burn::tensor::DType::F32 {
+        return data.try_into_vec::<f32>().map_err(|e| RunError::Device(format!("{e:?}")));
+    }
     Ok(data.iter::<f32>().collect())
 }
 
@@ -96,6 +101,9 @@ fn batches(len: usize, batch_size: usize) -> usize {
 }
 
 /// Trains `model` on `train` (on `device` with autodiff), evaluating on `test` after each epoch.
+/// With several replicas in `group`, `train` and `test` are this replica's shards and every
+/// figure in the result covers all of them.
+#[allow(clippy::too_many_arguments)]
 pub async fn train<M: Classifier>(
     mut model: M,
     train: &ImageSet,
@@ -103,19 +111,22 @@ pub async fn train<M: Classifier>(
     schedule: &Schedule,
     phase: &str,
     device: &Device,
+    group: &mut impl Group,
     observer: &mut impl Observer,
 ) -> Result<Trained<M>, RunError> {
-    if train.is_empty() || schedule.batch_size == 0 {
+    let images = parallel::total(group, train.len()).await?;
+    if images == 0 || schedule.batch_size == 0 {
         return Err(RunError::Config(format!("{phase}: nothing to train on")));
     }
     let grad_device = device.clone().autodiff();
     model = model.fork(&grad_device);
-    let steps_per_epoch = batches(train.len(), schedule.batch_size);
+    let steps_per_epoch = batches(images, schedule.batch_size);
+    let local_batch = parallel::share(schedule.batch_size, group.rank(), group.size());
     let total_steps = steps_per_epoch * schedule.epochs;
-    observer.event(Event::Phase { phase: phase.into(), epochs: schedule.epochs, steps: total_steps, images: train.len() });
+    observer.event(Event::Phase { phase: phase.into(), epochs: schedule.epochs, steps: total_steps, images });
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&grad_device);
-    let mut rng = SmallRng::seed_from_u64(schedule.seed);
+    let mut rng = SmallRng::seed_from_u64(parallel::replica_seed(schedule.seed, group.rank()));
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut history = Vec::new();
     let mut test_predictions = Vec::new();
@@ -126,31 +137,43 @@ pub async fn train<M: Classifier>(
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0usize);
         let mut pending: Option<(Tensor<1>, Tensor<1, Int>)> = None;
-        for (i, chunk) in order.chunks(schedule.batch_size).enumerate() {
+        let mut pending_images = 0;
+        for i in 0..steps_per_epoch {
             let step = (epoch - 1) * steps_per_epoch + i;
             let lr = learning_rate(schedule, step, total_steps);
-            let images = if schedule.augment {
-                train.augmented_tensor(chunk, CROP_PAD, &mut rng, &grad_device)
-            } else {
-                train.images_tensor(chunk, &grad_device)
-            };
-            let labels = train.labels_tensor(chunk, &grad_device);
-            let logits = model.forward(images);
-            let loss = loss_fn.forward(logits.clone(), labels.clone());
-            let hits = logits.detach().argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum();
-            let batch_loss = loss.clone().detach() * chunk.len() as f32;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let chunk = local_chunk(&order, i, steps_per_epoch, local_batch);
+            let mut grads = GradientsParams::new();
+            if !chunk.is_empty() {
+                let images = if schedule.augment {
+                    train.augmented_tensor(chunk, CROP_PAD, &mut rng, &grad_device)
+                } else {
+                    train.images_tensor(chunk, &grad_device)
+                };
+                let labels = train.labels_tensor(chunk, &grad_device);
+                let logits = model.forward(images);
+                let loss = loss_fn.forward(logits.clone(), labels.clone());
+                let hits = logits.detach().argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum();
+                let batch_loss = loss.clone().detach() * chunk.len() as f32;
+                grads = GradientsParams::from_grads(loss.backward(), &model);
+                pending = Some(match pending {
+                    None => (batch_loss, hits),
+                    Some((l, h)) => (l + batch_loss, h + hits),
+                });
+                pending_images += chunk.len();
+            }
+            let grads = parallel::average_gradients(&model, grads, chunk.len(), device, group).await?;
             model = optimizer.step(lr, model, grads);
-            pending = Some(match pending {
-                None => (batch_loss, hits),
-                Some((l, h)) => (l + batch_loss, h + hits),
-            });
-            seen += chunk.len();
             let last = i + 1 == steps_per_epoch;
             if (i + 1) % REPORT_EVERY == 0 || last {
-                let (l, h) = pending.take().expect("accumulated since the last read");
-                loss_sum += read_floats(l).await?[0] as f64;
-                correct += read_ints(h).await?[0];
+                let (l, h) = match pending.take() {
+                    Some((l, h)) => (read_floats(l).await?[0] as f64, read_ints(h).await?[0] as f64),
+                    None => (0.0, 0.0),
+                };
+                let sums = group.sum(vec![l, h, pending_images as f64]).await?;
+                loss_sum += sums[0];
+                correct += sums[1] as i64;
+                seen += sums[2] as usize;
+                pending_images = 0;
                 let elapsed = started.elapsed().as_secs_f64();
                 observer.event(Event::Step {
                     phase: phase.into(),
@@ -169,8 +192,12 @@ pub async fn train<M: Classifier>(
         trained_images += seen;
         let test_accuracy = match test {
             Some(test) => {
-                test_predictions = predict(&model, test, schedule.batch_size.max(256), device, None, observer).await?;
-                Some(accuracy(&test_predictions, &test.labels))
+                let predictions = predict(&model, test, schedule.batch_size.max(256), device, None, observer).await?;
+                let accuracy = parallel_accuracy(&predictions, &test.labels, group).await?;
+                if epoch == schedule.epochs {
+                    test_predictions = parallel::gather(group, &predictions).await?;
+                }
+                Some(accuracy)
             }
             None => None,
         };
@@ -186,6 +213,84 @@ pub async fn train<M: Classifier>(
     }
     let images_per_second = trained_images as f64 / training_seconds.max(1e-9);
     Ok(Trained { model: model.valid(), history, images_per_second, test_predictions })
+}
+
+/// The images of step `i` (of `steps`) from this replica's shuffled `order`: `batch` of them, and
+/// the last step takes what is left, so every image is used once an epoch. With one replica these
+/// are the consecutive batches of the order.
+fn local_chunk(order: &[usize], i: usize, steps: usize, batch: usize) -> &[usize] {
+    let start = (i * batch).min(order.len());
+    let end = if i + 1 == steps { order.len() } else { ((i + 1) * batch).min(order.len()) };
+    &order[start..end]
+}
+
+/// Accuracy over all replicas of their shards' `predictions`.
+pub async fn parallel_accuracy(predictions: &[u8], labels: &[u8], group: &mut impl Group) -> Result<f32, RunError> {
+    let hits = predictions.iter().zip(labels).filter(|(p, l)| p == l).count();
+    let sums = group.sum(vec![hits as f64, labels.len() as f64]).await?;
+    Ok(sums[0] as usize as f32 / (sums[1] as usize).max(1) as f32)
+}
+
+/// Training images/s of fresh `model`s at `schedule`'s batch size, on random images of the given
+/// shape (the data do not change the speed, so it can be measured before they are downloaded).
+/// The first steps are slow: WebGPU compiles its shaders, and a browser compiles its optimized wasm
+/// code in the background for seconds (a small model's rate triples over its first ten seconds).
+/// So steps run untimed for [`WARM_UP_SECONDS`] (at least one), then in timed windows of at least
+/// [`WINDOW_SECONDS`], until two windows agree within [`STEADY`] or [`MAX_TIMED_SECONDS`] have
+/// passed; the last window's rate is the answer. The replicas agree on when to stop.
+pub async fn measure_speed<M: Classifier>(
+    model: impl Fn() -> M,
+    channels: usize,
+    side: usize,
+    schedule: &Schedule,
+    device: &Device,
+    group: &mut impl Group,
+) -> Result<f64, RunError> {
+    let batch = parallel::share(schedule.batch_size, group.rank(), group.size());
+    let one_epoch = Schedule { epochs: 1, ..*schedule };
+    let mut quiet = crate::report::Quiet;
+    let warm_up = ImageSet::random(batch, channels, side, schedule.seed);
+    let started = Instant::now();
+    loop {
+        train(model(), &warm_up, None, &one_epoch, "warm-up", device, group, &mut quiet).await?;
+        if agreed(started.elapsed().as_secs_f64() >= WARM_UP_SECONDS, group).await? {
+            break;
+        }
+    }
+    let timed = ImageSet::random(batch * TIMED_STEPS, channels, side, schedule.seed);
+    let (mut previous, mut total_seconds) = (None::<f64>, 0.0);
+    let (mut images, mut seconds) = (0.0, 0.0);
+    loop {
+        // Drawn before the clock starts: a fresh model draws its weights at its first step.
+        let fresh = model();
+        parallel::materialize(&fresh);
+        let ips = train(fresh, &timed, None, &one_epoch, "measure", device, group, &mut quiet).await?.images_per_second;
+        let trained = (TIMED_STEPS * schedule.batch_size) as f64;
+        images += trained;
+        seconds += trained / ips;
+        if !agreed(seconds >= WINDOW_SECONDS, group).await? {
+            continue;
+        }
+        let rate = images / seconds;
+        total_seconds += seconds;
+        let steady = previous.is_some_and(|p| (rate - p).abs() <= STEADY * p);
+        if agreed(steady || total_seconds >= MAX_TIMED_SECONDS, group).await? {
+            return Ok(rate);
+        }
+        (previous, images, seconds) = (Some(rate), 0.0, 0.0);
+    }
+}
+
+pub const WARM_UP_SECONDS: f64 = 1.0;
+pub const WINDOW_SECONDS: f64 = 1.0;
+pub const MAX_TIMED_SECONDS: f64 = 12.0;
+/// Two windows whose rates differ by at most this share are the steady rate.
+pub const STEADY: f64 = 0.1;
+pub const TIMED_STEPS: usize = 8;
+
+/// Whether any replica says `done`.
+async fn agreed(done: bool, group: &mut impl Group) -> Result<bool, RunError> {
+    Ok(group.sum(vec![if done { 1.0 } else { 0.0 }]).await?[0] > 0.0)
 }
 
 /// The rate at `step` of `total`: a linear warm-up (Adam's first updates rest on poor moment

@@ -153,7 +153,7 @@ fn the_pipeline_runs_end_to_end_on_a_tiny_set() {
         width: 0.125,
         ..Default::default()
     };
-    let report = pollster::block_on(run(&data, &config, &burn::prelude::Device::flex(), &mut wrong_labels::report::Quiet)).unwrap();
+    let report = pollster::block_on(run(&data, &config, &burn::prelude::Device::flex(), &mut wrong_labels::parallel::Alone, &mut wrong_labels::report::Quiet)).unwrap();
     let wrong = &report.wrong;
     assert_eq!(wrong.total, 300);
     // The kept set is exactly the teacher's mistakes on the training images.

@@ -8,6 +8,7 @@ use burn::prelude::Device;
 use wrong_labels::experiments::fashion::{self, FashionConfig};
 use wrong_labels::experiments::toy::{self, ToyConfig};
 use wrong_labels::models::Preset;
+use wrong_labels::parallel::Alone;
 use wrong_labels::report::Quiet;
 
 /// The backend's random generator (initialization, dropout) is one per process: tests that run at
@@ -38,7 +39,7 @@ fn the_fashion_experiment_repeats_exactly() {
         mnist_test_limit: Some(500),
         ..Default::default()
     };
-    let run = || pollster::block_on(fashion::run(common::fashion_data(), &config, &Device::flex(), &mut Quiet)).unwrap();
+    let run = || pollster::block_on(fashion::run(&common::fashion_data(), &config, &Device::flex(), &mut Alone, &mut Quiet)).unwrap();
     let (a, b) = (run(), run());
     assert_eq!(a.relabel.labels, b.relabel.labels);
     let losses = |r: &fashion::FashionReport| r.students.iter().map(|s| s.history[0].train_loss).collect::<Vec<_>>();

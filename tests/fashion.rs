@@ -5,6 +5,7 @@ mod common;
 use burn::prelude::Device;
 use wrong_labels::experiments::fashion::{self, FashionConfig, Normalize};
 use wrong_labels::models::Preset;
+use wrong_labels::parallel::Alone;
 use wrong_labels::report::Quiet;
 
 fn quick_config() -> FashionConfig {
@@ -22,13 +23,14 @@ fn quick_config() -> FashionConfig {
         fashion_train_limit: Some(12_000),
         mnist_test_limit: Some(2_000),
         control_limit: None,
+        workers: 1,
     }
 }
 
 #[test]
 fn students_learn_digits_from_a_teachers_labels_of_clothes() {
     let config = quick_config();
-    let report = pollster::block_on(fashion::run(common::fashion_data(), &config, &Device::flex(), &mut Quiet)).unwrap();
+    let report = pollster::block_on(fashion::run(&common::fashion_data(), &config, &Device::flex(), &mut Alone, &mut Quiet)).unwrap();
     println!("{}", serde_json::to_string(&report.students.iter().map(|s| s.test_accuracy).collect::<Vec<_>>()).unwrap());
     println!("teacher {} control {}", report.teacher.test_accuracy, report.control.test_accuracy);
 
@@ -61,7 +63,7 @@ fn bad_configurations_are_errors_not_panics() {
         FashionConfig { warmup: 0.5, ..quick_config() },
         FashionConfig { warmup: f64::NAN, ..quick_config() },
     ] {
-        let result = pollster::block_on(fashion::run(data, &config, &Device::flex(), &mut Quiet));
+        let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");
     }
 }

@@ -56,6 +56,16 @@ pub struct Moments {
     pub std: f32,
 }
 
+impl Moments {
+    /// From a count, a sum and a sum of squares (see [`ImageSet::pixel_sums`]).
+    pub fn from_sums([n, sum, sq]: [f64; 3]) -> Self {
+        let n = n.max(1.0);
+        let mean = sum / n;
+        let std = (sq / n - mean * mean).max(1e-12).sqrt();
+        Moments { mean: mean as f32, std: std as f32 }
+    }
+}
+
 /// A labelled image set: `len` images of `channels` planes of `side`×`side` pixels (MNIST: 1,
 /// CIFAR-10: 3).
 #[derive(Debug, Clone)]
@@ -127,21 +137,38 @@ impl ImageSet {
 
     /// Pixel moments of the raw images (before the affine map).
     pub fn moments(&self) -> Moments {
-        let n = self.pixels.len().max(1) as f64;
+        Moments::from_sums(self.pixel_sums())
+    }
+
+    /// Count, sum and sum of squares of the raw pixels in [0, 1]: what moments are made of, and
+    /// what shards of a set add up.
+    pub fn pixel_sums(&self) -> [f64; 3] {
         let (sum, sq) = self.pixels.iter().fold((0.0f64, 0.0f64), |(s, q), &p| {
             let x = p as f64 / 255.0;
             (s + x, q + x * x)
         });
-        let mean = sum / n;
-        let std = (sq / n - mean * mean).max(1e-12).sqrt();
-        Moments { mean: mean as f32, std: std as f32 }
+        [self.pixels.len() as f64, sum, sq]
+    }
+
+    /// Images `rank`, `rank + size`, `rank + 2·size`, …: one replica's shard (see
+    /// [`crate::parallel`]).
+    pub fn shard(&self, rank: usize, size: usize) -> Self {
+        let indices: Vec<usize> = (rank..self.len()).step_by(size).collect();
+        self.subset(&indices, indices.iter().map(|&i| self.labels[i]).collect())
+    }
+
+    /// `len` images of uniformly random pixels and labels (for timing a model).
+    pub fn random(len: usize, channels: usize, side: usize, seed: u64) -> Self {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let pixels = (0..len * channels * side * side).map(|_| rng.random()).collect();
+        let labels = (0..len).map(|_| rng.random_range(0..10)).collect();
+        Self { side, channels, pixels, labels, affine: Affine::IDENTITY }
     }
 
     /// Count of each label.
     pub fn histogram(&self) -> [usize; 10] {
-        let mut h = [0; 10];
-        self.labels.iter().for_each(|&l| h[l as usize] += 1);
-        h
+        histogram(&self.labels)
     }
 
     /// The images at `indices` as a `[n, channels, side, side]` tensor with the affine map applied.
@@ -182,6 +209,13 @@ impl ImageSet {
         let values: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
         Tensor::from_data(TensorData::new(values, [indices.len()]), device)
     }
+}
+
+/// Count of each of ten labels.
+pub fn histogram(labels: &[u8]) -> [usize; 10] {
+    let mut h = [0; 10];
+    labels.iter().for_each(|&l| h[l as usize] += 1);
+    h
 }
 
 /// A dataset's train and test splits.

@@ -6,8 +6,10 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
+use crate::data::cifar::{CHANNELS, SIDE};
 use crate::data::{Affine, ImageSet};
 use crate::models::ResNet;
+use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, ModelReport, Observer, RunError};
 use crate::train::{self, Schedule};
 
@@ -27,6 +29,8 @@ pub struct CifarConfig {
     /// Use only the first N training / test images (quick runs).
     pub train_limit: Option<usize>,
     pub test_limit: Option<usize>,
+    /// Replicas the run is split over (the page's CPU path: one Web Worker each).
+    pub workers: usize,
 }
 
 impl Default for CifarConfig {
@@ -41,6 +45,7 @@ impl Default for CifarConfig {
             seed: 1,
             train_limit: None,
             test_limit: None,
+            workers: 1,
         }
     }
 }
@@ -105,14 +110,21 @@ pub struct CifarData {
 const EXAMPLES_PER_CLASS: usize = 4;
 const CROP_AUGMENTATION: bool = true;
 
-pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observer: &mut impl Observer) -> Result<CifarReport, RunError> {
-    validate(config)?;
+/// Runs the experiment on `device`, split over the replicas of `group` (see [`crate::parallel`]).
+pub async fn run(
+    data: &CifarData,
+    config: &CifarConfig,
+    device: &Device,
+    group: &mut impl Group,
+    observer: &mut impl Observer,
+) -> Result<CifarReport, RunError> {
+    validate(config, group)?;
     let started = Instant::now();
     // One scalar standardization from the training pixels, for every set alike.
-    let train_set = data.train.head(config.train_limit);
-    let affine = Affine::standardize(train_set.moments());
+    let train_set = data.train.head(local_limit(config.train_limit, group));
+    let affine = Affine::standardize(parallel::moments(&train_set, group).await?);
     let train_set = train_set.with_affine(affine);
-    let test_set = data.test.head(config.test_limit).with_affine(affine);
+    let test_set = data.test.head(local_limit(config.test_limit, group)).with_affine(affine);
     let schedule = |epochs, salt: u64| Schedule {
         epochs,
         batch_size: config.batch_size,
@@ -121,38 +133,45 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
         seed: super::phase_seed(config.seed, salt),
         augment: CROP_AUGMENTATION,
     };
-    let fresh = |salt: u64| {
-        device.seed(super::phase_seed(config.seed, salt));
-        ResNet::resnet18(config.width, train_set.channels, 10, &device.clone().autodiff())
-    };
+    let replica = (group.rank(), group.size());
+    let fresh = |salt: u64| super::fresh_replica(device, config.seed, salt, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
 
-    let teacher = train::train(fresh(0), &train_set, Some(&test_set), &schedule(config.teacher_epochs, 0), "teacher", device, observer).await?;
+    let teacher = train::train(fresh(0), &train_set, Some(&test_set), &schedule(config.teacher_epochs, 0), "teacher", device, group, observer).await?;
     let relabel_started = Instant::now();
-    let predictions = train::predict(&teacher.model, &train_set, 256, device, Some("relabel"), observer).await?;
-    let relabel_ips = train_set.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
+    let local_predictions = train::predict(&teacher.model, &train_set, 256, device, Some("relabel"), observer).await?;
+    let predictions = parallel::gather(group, &local_predictions).await?;
+    let classes = parallel::gather(group, &train_set.labels).await?;
+    let relabel_ips = classes.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
 
-    let wrong: Vec<usize> = (0..train_set.len()).filter(|&i| predictions[i] != train_set.labels[i]).collect();
+    // The report's view is global; each replica trains on the wrong images of its own shard.
+    let wrong: Vec<usize> = (0..classes.len()).filter(|&i| predictions[i] != classes[i]).collect();
     if wrong.is_empty() {
         return Err(RunError::Config("the teacher made no mistakes on the training set: there is nothing to keep".into()));
     }
-    let wrong_set = train_set.subset(&wrong, wrong.iter().map(|&i| predictions[i]).collect());
-    let true_labels: Vec<u8> = wrong.iter().map(|&i| train_set.labels[i]).collect();
+    let local_wrong: Vec<usize> = (0..train_set.len()).filter(|&i| local_predictions[i] != train_set.labels[i]).collect();
+    let wrong_set = train_set.subset(&local_wrong, local_wrong.iter().map(|&i| local_predictions[i]).collect());
+    let true_labels: Vec<u8> = wrong.iter().map(|&i| classes[i]).collect();
+    let wrong_labels: Vec<u8> = wrong.iter().map(|&i| predictions[i]).collect();
     let wrong_report = WrongSetReport {
         kept: wrong.len(),
-        total: train_set.len(),
-        class_to_wrong: train::confusion(&true_labels, &wrong_set.labels),
-        examples: examples(&wrong, &true_labels, &wrong_set.labels),
+        total: classes.len(),
+        class_to_wrong: train::confusion(&true_labels, &wrong_labels),
+        examples: examples(&wrong, &true_labels, &wrong_labels),
         images_per_second: relabel_ips,
     };
 
-    let student = train::train(fresh(1), &wrong_set, Some(&test_set), &schedule(config.student_epochs, 1), "student", device, observer).await?;
-    let random = super::random_labels(wrong_set.len(), config.seed, 0xc1fa);
-    let control = train::train(fresh(9), &wrong_set.with_labels(random), Some(&test_set), &schedule(config.control_epochs, 9), "control", device, observer).await?;
+    let student = train::train(fresh(1), &wrong_set, Some(&test_set), &schedule(config.student_epochs, 1), "student", device, group, observer).await?;
+    // The control's labels are drawn for the kept images in their global order; each replica takes
+    // those of its own.
+    let random = super::random_labels(wrong.len(), config.seed, 0xc1fa);
+    let (rank, size) = (group.rank(), group.size());
+    let local_random = wrong.iter().zip(random).filter(|&(&i, _)| i % size == rank).map(|(_, label)| label).collect();
+    let control = train::train(fresh(9), &wrong_set.with_labels(local_random), Some(&test_set), &schedule(config.control_epochs, 9), "control", device, group, observer).await?;
 
     Ok(CifarReport {
         config: config.clone(),
         teacher: TeacherReport {
-            train_accuracy: train::accuracy(&predictions, &train_set.labels),
+            train_accuracy: train::accuracy(&predictions, &classes),
             test_accuracy: teacher.last_test_accuracy(),
             history: teacher.history,
             images_per_second: teacher.images_per_second,
@@ -165,22 +184,19 @@ pub async fn run(data: &CifarData, config: &CifarConfig, device: &Device, observ
     })
 }
 
-/// Training images/s of the configured network on `device`, timed on two batches of the training
-/// set after a warm-up batch (on WebGPU the first step compiles shaders): what a page needs to
-/// estimate a run's time before starting it.
-pub async fn measure_speed(data: &CifarData, config: &CifarConfig, device: &Device, observer: &mut impl Observer) -> Result<f64, RunError> {
-    validate(config)?;
-    let sample = |batches: usize| data.train.head(Some(batches * config.batch_size));
+/// Training images/s of the configured network on `device`, split over `group`: what the page
+/// needs to pick a backend and estimate a run's time before starting it.
+pub async fn measure_speed(config: &CifarConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
+    validate(config, group)?;
     let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: CROP_AUGMENTATION };
-    let fresh = || ResNet::resnet18(config.width, data.train.channels, 10, &device.clone().autodiff());
-    train::train(fresh(), &sample(1), None, &schedule, "warm-up", device, observer).await?;
-    let timed = train::train(fresh(), &sample(2), None, &schedule, "measure", device, observer).await?;
-    Ok(timed.images_per_second)
+    let model = || ResNet::resnet18(config.width, CHANNELS, 10, &device.clone().autodiff());
+    train::measure_speed(model, CHANNELS, SIDE, &schedule, device, group).await
 }
 
-fn validate(config: &CifarConfig) -> Result<(), RunError> {
+fn validate(config: &CifarConfig, group: &impl Group) -> Result<(), RunError> {
     let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
-    super::validate_training(&epochs, config.batch_size, config.learning_rate, &[config.train_limit, config.test_limit])?;
+    let limits = [config.train_limit, config.test_limit];
+    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits, config.workers, group)?;
     if !(config.width > 0.0 && config.width <= 4.0) {
         return Err(RunError::Config("the width multiplier must be in (0, 4]".into()));
     }

@@ -8,6 +8,7 @@ use web_time::Instant;
 use crate::data::{Affine, ImageSet, Moments, Splits};
 use crate::models::{Cnn, Preset};
 pub use crate::report::ModelReport;
+use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, Observer, RunError};
 use crate::train::{self, Schedule, Trained};
 
@@ -51,6 +52,8 @@ pub struct FashionConfig {
     /// The control trains on only the first N FashionMNIST images: random labels carry nothing
     /// to learn, and a fifth of the set shows that at a fifth of the cost.
     pub control_limit: Option<usize>,
+    /// Replicas the run is split over (the page's CPU path: one Web Worker each).
+    pub workers: usize,
 }
 
 impl Default for FashionConfig {
@@ -69,6 +72,7 @@ impl Default for FashionConfig {
             fashion_train_limit: None,
             mnist_test_limit: None,
             control_limit: Some(12_000),
+            workers: 1,
         }
     }
 }
@@ -134,27 +138,30 @@ pub struct FashionReport {
     pub seconds: f64,
 }
 
-/// The data the experiment needs: MNIST's splits and FashionMNIST's training images.
-pub struct FashionData {
-    pub mnist: Splits,
-    pub fashion_train: ImageSet,
+/// The data the experiment needs: MNIST's splits and FashionMNIST's training images (with
+/// several replicas, this replica's shards of them).
+pub struct FashionData<'a> {
+    pub mnist: &'a Splits,
+    pub fashion_train: &'a ImageSet,
 }
 
 const SAMPLE_PREDICTIONS: usize = 48;
 const EXAMPLES_PER_CLASS: usize = 4;
 
-/// Runs the whole experiment on `device` (training happens on `device.autodiff()`).
+/// Runs the whole experiment on `device` (training happens on `device.autodiff()`), split over the
+/// replicas of `group` (see [`crate::parallel`]).
 pub async fn run(
-    data: &FashionData,
+    data: &FashionData<'_>,
     config: &FashionConfig,
     device: &Device,
+    group: &mut impl Group,
     observer: &mut impl Observer,
 ) -> Result<FashionReport, RunError> {
-    validate(config)?;
+    validate(config, group)?;
     let started = Instant::now();
-    let mnist_train = data.mnist.train.head(config.mnist_train_limit);
-    let mnist_test = data.mnist.test.head(config.mnist_test_limit);
-    let fashion = data.fashion_train.head(config.fashion_train_limit);
+    let mnist_train = data.mnist.train.head(local_limit(config.mnist_train_limit, group));
+    let mnist_test = data.mnist.test.head(local_limit(config.mnist_test_limit, group));
+    let fashion = data.fashion_train.head(local_limit(config.fashion_train_limit, group));
     let schedule = |epochs, salt: u64| Schedule {
         epochs,
         batch_size: config.batch_size,
@@ -163,29 +170,31 @@ pub async fn run(
         seed: super::phase_seed(config.seed, salt),
         augment: false,
     };
-    let fresh = |salt: u64| {
-        device.seed(super::phase_seed(config.seed, salt));
-        Cnn::new(config.preset.shape(), mnist_train.side, 10, &device.clone().autodiff())
-    };
+    let replica = (group.rank(), group.size());
+    let fresh = |salt: u64| super::fresh_replica(device, config.seed, salt, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
 
-    let teacher = train::train(fresh(0), &mnist_train, Some(&mnist_test), &schedule(config.teacher_epochs, 0), "teacher", device, observer).await?;
+    let teacher = train::train(fresh(0), &mnist_train, Some(&mnist_test), &schedule(config.teacher_epochs, 0), "teacher", device, group, observer).await?;
 
     let relabel_started = Instant::now();
-    let labels = train::predict(&teacher.model, &fashion, 256, device, Some("relabel"), observer).await?;
-    let relabel_ips = fashion.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
-    let relabeled = fashion.with_labels(labels.clone());
+    let local_labels = train::predict(&teacher.model, &fashion, 256, device, Some("relabel"), observer).await?;
+    let labels = parallel::gather(group, &local_labels).await?;
+    let classes = parallel::gather(group, &fashion.labels).await?;
+    let relabel_ips = labels.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
+    let relabeled = fashion.with_labels(local_labels);
     let relabel = RelabelReport {
-        histogram: relabeled.histogram(),
-        class_to_digit: train::confusion(&fashion.labels, &labels),
+        histogram: crate::data::histogram(&labels),
+        class_to_digit: train::confusion(&classes, &labels),
         images_per_second: relabel_ips,
-        examples: gallery(&fashion.labels, EXAMPLES_PER_CLASS)
+        examples: gallery(&classes, EXAMPLES_PER_CLASS)
             .into_iter()
-            .map(|index| Relabeled { index, class: fashion.labels[index], digit: labels[index] })
+            .map(|index| Relabeled { index, class: classes[index], digit: labels[index] })
             .collect(),
         labels,
     };
 
-    let (mnist_moments, fashion_moments) = (mnist_train.moments(), fashion.moments());
+    let mnist_moments = parallel::moments(&mnist_train, group).await?;
+    let fashion_moments = parallel::moments(&fashion, group).await?;
+    let test_labels = parallel::gather(group, &mnist_test.labels).await?;
     let mut students = Vec::new();
     for (i, normalize) in [Normalize::None, config.normalize].into_iter().enumerate() {
         let (train_set, test_set) = match normalize {
@@ -201,13 +210,15 @@ pub async fn run(
             }
         };
         let phase = format!("student {}", name(normalize));
-        let student = train::train(fresh(1 + i as u64), &train_set, Some(&test_set), &schedule(config.student_epochs, 1 + i as u64), &phase, device, observer).await?;
-        students.push(student_report(student, normalize, train_set.affine, &test_set));
+        let salt = 1 + i as u64;
+        let student = train::train(fresh(salt), &train_set, Some(&test_set), &schedule(config.student_epochs, salt), &phase, device, group, observer).await?;
+        students.push(student_report(student, normalize, train_set.affine, &test_labels));
     }
 
-    let control_set = fashion.head(config.control_limit);
-    let random = super::random_labels(control_set.len(), config.seed, 0x5eed);
-    let control = train::train(fresh(9), &control_set.with_labels(random), Some(&mnist_test), &schedule(config.control_epochs, 9), "control", device, observer).await?;
+    let control_set = fashion.head(local_limit(config.control_limit, group));
+    let random = super::random_labels(parallel::total(group, control_set.len()).await?, config.seed, 0x5eed);
+    let control_set = control_set.with_labels(parallel::local_part(&random, group));
+    let control = train::train(fresh(9), &control_set, Some(&mnist_test), &schedule(config.control_epochs, 9), "control", device, group, observer).await?;
 
     let student_ips = students.iter().map(|s| s.images_per_second).sum::<f64>() / students.len() as f64;
     Ok(FashionReport {
@@ -228,10 +239,21 @@ pub async fn run(
     })
 }
 
-fn validate(config: &FashionConfig) -> Result<(), RunError> {
+/// Training images/s of the configured network on `device`, split over `group`: what the page
+/// needs to pick a backend and estimate a run's time before starting it.
+pub async fn measure_speed(config: &FashionConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
+    validate(config, group)?;
+    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: false };
+    let model = || Cnn::new(config.preset.shape(), MNIST_SIDE, 10, &device.clone().autodiff());
+    train::measure_speed(model, 1, MNIST_SIDE, &schedule, device, group).await
+}
+
+const MNIST_SIDE: usize = 28;
+
+fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> {
     let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
-    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits)?;
+    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits, config.workers, group)?;
     if !(0.0..0.5).contains(&config.warmup) {
         return Err(RunError::Config("the warm-up share must be in [0, 0.5)".into()));
     }
@@ -246,18 +268,19 @@ pub fn name(normalize: Normalize) -> &'static str {
     }
 }
 
-/// The student's summary, from the test predictions its last epoch already made.
-fn student_report(student: Trained<Cnn>, normalize: Normalize, affine: Affine, test: &ImageSet) -> StudentReport {
+/// The student's summary, from the test predictions its last epoch already made (`labels`: the
+/// whole test set's).
+fn student_report(student: Trained<Cnn>, normalize: Normalize, affine: Affine, labels: &[u8]) -> StudentReport {
     let predictions = student.test_predictions;
     StudentReport {
         normalize,
         affine,
-        test_accuracy: train::accuracy(&predictions, &test.labels),
+        test_accuracy: train::accuracy(&predictions, labels),
         history: student.history,
         images_per_second: student.images_per_second,
-        confusion: train::confusion(&test.labels, &predictions),
+        confusion: train::confusion(labels, &predictions),
         sample_predictions: predictions.into_iter().take(SAMPLE_PREDICTIONS).collect(),
-        sample_labels: test.labels.iter().copied().take(SAMPLE_PREDICTIONS).collect(),
+        sample_labels: labels.iter().copied().take(SAMPLE_PREDICTIONS).collect(),
         paper_accuracy: match normalize {
             Normalize::None => Some(0.9104),
             _ => Some(0.945),
