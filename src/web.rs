@@ -1,32 +1,103 @@
-//! The wasm-bindgen surface the page's worker drives: translate JS ⇄ Rust, nothing else.
+//! The wasm-bindgen surface the page's workers drive: translate JS ⇄ Rust, nothing else.
+//!
+//! Each worker owns one `Lab`. On the CPU path the page starts several, one replica each (see
+//! [`crate::parallel`]): the first parses the downloaded files and hands the others their shards,
+//! and during a run they exchange their values through the function their worker gives
+//! [`Lab::join`].
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use burn::prelude::Device;
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::data::{ImageSet, Splits, cifar};
 use crate::experiments::cifar::{self as cifar_experiment, CifarConfig, CifarData};
 use crate::experiments::fashion::{self, FashionConfig, FashionData};
 use crate::experiments::toy::{self, ToyConfig};
-use crate::report::{Event, Observer};
+use crate::parallel::{self, Group};
+use crate::report::{Event, Observer, RunError};
 
-/// The lab the worker owns: a device, the datasets, and a cancel flag a running experiment polls.
+/// The lab a worker owns: a device, this replica's shards of the datasets, and a cancel flag a
+/// running experiment polls.
 #[wasm_bindgen]
 pub struct Lab {
     device: Rc<RefCell<Option<Device>>>,
-    mnist: Rc<RefCell<Option<Splits>>>,
-    fashion: Rc<RefCell<Option<ImageSet>>>,
+    workers: Rc<RefCell<Workers>>,
+    mnist: Rc<RefCell<Option<Rc<Splits>>>>,
+    fashion: Rc<RefCell<Option<Rc<ImageSet>>>>,
     cifar: Rc<RefCell<Option<Rc<CifarData>>>>,
     cancelled: Rc<Cell<bool>>,
 }
 
 const NO_DEVICE: &str = "call init() first";
-const NO_CIFAR: &str = "CIFAR-10 is not loaded";
+
+/// This worker's place among the run's workers; `gather(typedArray)` is its worker's JS function
+/// that sends the array to every other worker and resolves to theirs, in rank order (with nothing
+/// at this worker's place); it rejects with "cancelled" on a cancel.
+#[derive(Clone)]
+struct Workers {
+    rank: usize,
+    size: usize,
+    gather: Option<Function>,
+}
+
+impl Workers {
+    const ALONE: Workers = Workers { rank: 0, size: 1, gather: None };
+
+    async fn gather(&self, values: JsValue) -> Result<Array, RunError> {
+        let Some(gather) = &self.gather else { return Ok(Array::new()) };
+        let promise = gather.call1(&JsValue::NULL, &values).map_err(|e| RunError::Workers(describe(&e)))?;
+        let parts = JsFuture::from(Promise::from(promise)).await.map_err(|e| match e.as_string().as_deref() {
+            Some("cancelled") => RunError::Cancelled,
+            _ => RunError::Workers(describe(&e)),
+        })?;
+        Ok(parts.unchecked_into())
+    }
+}
+
+impl Group for Workers {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    async fn sum(&mut self, values: Vec<f64>) -> Result<Vec<f64>, RunError> {
+        if self.size == 1 {
+            return Ok(values);
+        }
+        let parts = self.gather(js_sys::Float64Array::from(&values[..]).into()).await?;
+        let theirs: Vec<Vec<f64>> = parts.iter().map(|p| js_sys::Float64Array::new(&p).to_vec()).collect();
+        let all: Vec<&[f64]> = (0..self.size).map(|r| if r == self.rank { &values[..] } else { &theirs[r][..] }).collect();
+        Ok(parallel::add(&all))
+    }
+    async fn mean(&mut self, values: Vec<f32>, weight: f32) -> Result<Vec<f32>, RunError> {
+        if self.size == 1 {
+            return Ok(values);
+        }
+        // One array with the weight as its last value (a million values a step: one copy).
+        let n = values.len();
+        let array = js_sys::Float32Array::new_with_length(n as u32 + 1);
+        array.subarray(0, n as u32).copy_from(&values);
+        array.set_index(n as u32, weight);
+        let parts = self.gather(array.into()).await?;
+        let theirs: Vec<js_sys::Float32Array> = parts.iter().map(|p| js_sys::Float32Array::new(&p)).collect();
+        let weights: Vec<f32> = (0..self.size).map(|r| if r == self.rank { weight } else { theirs[r].get_index(n as u32) }).collect();
+        let theirs: Vec<Vec<f32>> = theirs.iter().map(|p| if p.length() > 0 { p.subarray(0, n as u32).to_vec() } else { Vec::new() }).collect();
+        let all: Vec<&[f32]> = (0..self.size).map(|r| if r == self.rank { &values[..] } else { &theirs[r][..] }).collect();
+        Ok(parallel::weighted_mean(&all, &weights))
+    }
+}
+
+fn describe(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
 
 /// Forwards events to a JS callback and reads the shared cancel flag.
 struct JsObserver {
@@ -53,14 +124,51 @@ fn error(message: impl std::fmt::Display) -> JsValue {
     JsError::new(&message.to_string()).into()
 }
 
+/// A run's error, named "Cancelled" when it was cancelled, so the page need not read the text.
+fn run_error(e: RunError) -> JsValue {
+    let js = js_sys::Error::new(&e.to_string());
+    if e == RunError::Cancelled {
+        js.set_name("Cancelled");
+    }
+    js.into()
+}
+
 /// A run's settings from the page (a JS object in the CLI's JSON shape).
 fn parse_config<T: serde::de::DeserializeOwned>(config: JsValue) -> Result<T, JsValue> {
     serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))
 }
 
-/// What a slot of the lab holds, or `missing` as the error when the page has not filled it yet.
-fn loaded<T: Clone>(slot: &RefCell<Option<T>>, missing: &str) -> Result<T, JsValue> {
-    slot.borrow().clone().ok_or_else(|| error(missing))
+/// What a slot of the lab holds, or an error naming what the page has not loaded yet.
+fn loaded<T>(slot: &RefCell<Option<Rc<T>>>, what: &str) -> Result<Rc<T>, JsValue> {
+    slot.borrow().clone().ok_or_else(|| error(format!("{what} is not loaded")))
+}
+
+/// An image set as a plain JS object, to hand a shard to another worker.
+fn set_to_js(set: &ImageSet) -> Result<JsValue, JsValue> {
+    let object = Object::new();
+    Reflect::set(&object, &"side".into(), &set.side.into())?;
+    Reflect::set(&object, &"channels".into(), &set.channels.into())?;
+    Reflect::set(&object, &"pixels".into(), &Uint8Array::from(&set.pixels[..]))?;
+    Reflect::set(&object, &"labels".into(), &Uint8Array::from(&set.labels[..]))?;
+    Ok(object.into())
+}
+
+/// The inverse of [`set_to_js`], checked: a shard comes from another worker, but through JS.
+fn set_from_js(value: &JsValue) -> Result<ImageSet, JsValue> {
+    let field = |name: &str| Reflect::get(value, &name.into());
+    let number = |name: &str| field(name)?.as_f64().map(|n| n as usize).ok_or_else(|| error(format!("shard: no {name}")));
+    let bytes = |name: &str| -> Result<Vec<u8>, JsValue> { Ok(Uint8Array::new(&field(name)?).to_vec()) };
+    let set = ImageSet {
+        side: number("side")?,
+        channels: number("channels")?,
+        pixels: bytes("pixels")?,
+        labels: bytes("labels")?,
+        affine: crate::data::Affine::IDENTITY,
+    };
+    if set.pixels.len() != set.len() * set.image_len() || set.labels.iter().any(|&l| l >= 10) {
+        return Err(error("shard: pixels and labels do not match"));
+    }
+    Ok(set)
 }
 
 #[wasm_bindgen]
@@ -69,6 +177,7 @@ impl Lab {
     pub fn new() -> Lab {
         Lab {
             device: Rc::default(),
+            workers: Rc::new(RefCell::new(Workers::ALONE)),
             mnist: Rc::default(),
             fashion: Rc::default(),
             cifar: Rc::default(),
@@ -92,60 +201,71 @@ impl Lab {
         })
     }
 
-    /// MNIST's four IDX files (raw or gzip bytes), in the order train images, train labels,
-    /// test images, test labels.
-    #[wasm_bindgen(js_name = setMnist)]
-    pub fn set_mnist(&self, train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<(), JsValue> {
-        let names = crate::data::IDX_FILES.map(|f| format!("mnist/{f}"));
-        let splits = Splits::from_idx_files([
-            (&names[0], train_images),
-            (&names[1], train_labels),
-            (&names[2], test_images),
-            (&names[3], test_labels),
-        ])
-        .map_err(error)?;
-        *self.mnist.borrow_mut() = Some(splits);
+    /// Makes this lab replica `rank` of `size`; `gather(typedArray)` exchanges an array with the
+    /// others (see `Workers`).
+    pub fn join(&self, rank: usize, size: usize, gather: Function) -> Result<(), JsValue> {
+        if size == 0 || rank >= size {
+            return Err(error(format!("no worker {rank} of {size}")));
+        }
+        *self.workers.borrow_mut() = Workers { rank, size, gather: (size > 1).then_some(gather) };
         Ok(())
     }
 
-    /// FashionMNIST's training images and labels (raw or gzip bytes).
-    #[wasm_bindgen(js_name = setFashion)]
-    pub fn set_fashion(&self, images: &[u8], labels: &[u8]) -> Result<(), JsValue> {
-        let [images_name, labels_name, ..] = crate::data::IDX_FILES.map(|f| format!("fashion-mnist/{f}"));
-        let set = ImageSet::from_idx(&images_name, images, &labels_name, labels).map_err(error)?;
-        *self.fashion.borrow_mut() = Some(set);
-        Ok(())
-    }
-
-    /// CIFAR-10 batch files in the official binary format: `names[i]` names `files[i]` (a
-    /// Uint8Array); `test_batch.bin` is the test set, every other file part of the training set,
-    /// in the order given. The page sends only the training batches its subset needs.
-    #[wasm_bindgen(js_name = setCifar)]
-    pub fn set_cifar(&self, names: Vec<String>, files: js_sys::Array) -> Result<(), JsValue> {
+    /// Parses a dataset's files (`"mnist"`: its four IDX files in the order train images, train
+    /// labels, test images, test labels; `"fashion"`: training images and labels; `"cifar"`:
+    /// batch files, `test_batch.bin` the test set and the others, in the order given, the
+    /// training set), raw or gzip bytes, `names[i]` naming `files[i]`. Keeps this worker's shard
+    /// and returns one shard per worker for [`Lab::set_shard`] (null at this worker's place).
+    pub fn load(&self, dataset: &str, names: Vec<String>, files: Array) -> Result<Array, JsValue> {
         if names.len() != files.length() as usize {
-            return Err(error(format!("{} names for {} CIFAR-10 files", names.len(), files.length())));
+            return Err(error(format!("{} names for {} files", names.len(), files.length())));
         }
-        let (mut train, mut test) = (cifar::ColorSet::default(), None);
-        for (name, file) in names.iter().zip(files.iter()) {
-            let bytes = js_sys::Uint8Array::new(&file).to_vec();
-            let set = cifar::parse_batch(&format!("cifar-10/{name}"), &bytes).map_err(error)?;
-            if name == cifar::TEST_FILE { test = Some(set) } else { train.append(set) }
+        let files: Vec<(String, Vec<u8>)> = names.into_iter().zip(files.iter().map(|f| Uint8Array::new(&f).to_vec())).collect();
+        let sets = parse(dataset, &files)?;
+        let Workers { rank, size, .. } = self.workers.borrow().clone();
+        let shards = Array::new();
+        for r in 0..size {
+            if r == rank {
+                shards.push(&JsValue::NULL);
+                continue;
+            }
+            let shard = Array::new();
+            for set in &sets {
+                shard.push(&set_to_js(&set.shard(r, size))?);
+            }
+            shards.push(&shard);
         }
-        let test = test.ok_or_else(|| error(format!("cifar-10: {} was not given", cifar::TEST_FILE)))?;
-        if train.is_empty() {
-            return Err(error("cifar-10: no training batch was given"));
+        let own = if size == 1 { sets } else { sets.iter().map(|s| s.shard(rank, size)).collect() };
+        self.store(dataset, own)?;
+        Ok(shards)
+    }
+
+    /// Stores a shard that [`Lab::load`] made in another worker.
+    #[wasm_bindgen(js_name = setShard)]
+    pub fn set_shard(&self, dataset: &str, shard: Array) -> Result<(), JsValue> {
+        let sets = shard.iter().map(|s| set_from_js(&s)).collect::<Result<Vec<_>, _>>()?;
+        self.store(dataset, sets)
+    }
+
+    fn store(&self, dataset: &str, sets: Vec<ImageSet>) -> Result<(), JsValue> {
+        let mut sets = sets.into_iter();
+        let mut next = || sets.next().ok_or_else(|| error(format!("{dataset}: a set is missing")));
+        match dataset {
+            "mnist" => *self.mnist.borrow_mut() = Some(Rc::new(Splits { train: next()?, test: next()? })),
+            "fashion" => *self.fashion.borrow_mut() = Some(Rc::new(next()?)),
+            "cifar" => *self.cifar.borrow_mut() = Some(Rc::new(CifarData { train: next()?, test: next()? })),
+            other => return Err(error(format!("unknown dataset '{other}'"))),
         }
-        *self.cifar.borrow_mut() = Some(Rc::new(CifarData { train: ImageSet::from_color(train), test: ImageSet::from_color(test) }));
         Ok(())
     }
 
-    /// Pixels of image `index` of a loaded set (`"mnist-test"`, `"fashion"` or `"cifar-train"`),
-    /// for galleries: one plane per channel.
+    /// Pixels of image `index` of this worker's shard of a set (`"mnist-test"`, `"fashion"` or
+    /// `"cifar-train"`), for galleries: one plane per channel.
     pub fn image(&self, set: &str, index: usize) -> Result<Vec<u8>, JsValue> {
         let pick = |s: &ImageSet| (index < s.len()).then(|| s.image(index).to_vec());
         let found = match set {
             "mnist-test" => self.mnist.borrow().as_ref().and_then(|m| pick(&m.test)),
-            "fashion" => self.fashion.borrow().as_ref().and_then(pick),
+            "fashion" => self.fashion.borrow().as_ref().and_then(|f| pick(f)),
             "cifar-train" => self.cifar.borrow().as_ref().and_then(|c| pick(&c.train)),
             _ => None,
         };
@@ -156,14 +276,14 @@ impl Lab {
     /// the report (the CLI's JSON shape).
     #[wasm_bindgen(js_name = runFashion)]
     pub fn run_fashion(&self, config: JsValue, on_event: Function) -> Promise {
-        let (device, mnist, fashion, cancelled) = (self.device.clone(), self.mnist.clone(), self.fashion.clone(), self.cancelled.clone());
-        cancelled.set(false);
+        let (device, mnist, fashion, mut workers) = (self.device.clone(), self.mnist.clone(), self.fashion.clone(), self.workers.borrow().clone());
+        let mut observer = self.observer(on_event);
         future_to_promise(async move {
             let config: FashionConfig = parse_config(config)?;
-            let device = loaded(&device, NO_DEVICE)?;
-            let data = FashionData { mnist: loaded(&mnist, "MNIST is not loaded")?, fashion_train: loaded(&fashion, "FashionMNIST is not loaded")? };
-            let mut observer = JsObserver { callback: on_event, cancelled };
-            let report = fashion::run(&data, &config, &device, &mut observer).await.map_err(error)?;
+            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
+            let (mnist, fashion_train) = (loaded(&mnist, "MNIST")?, loaded(&fashion, "FashionMNIST")?);
+            let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
+            let report = fashion::run(&data, &config, &device, &mut workers, &mut observer).await.map_err(run_error)?;
             to_js(&report)
         })
     }
@@ -171,41 +291,41 @@ impl Lab {
     /// Runs the CIFAR-10 experiment on the loaded batches; resolves to the report.
     #[wasm_bindgen(js_name = runCifar)]
     pub fn run_cifar(&self, config: JsValue, on_event: Function) -> Promise {
-        let (device, data, cancelled) = (self.device.clone(), self.cifar.clone(), self.cancelled.clone());
-        cancelled.set(false);
+        let (device, data, mut workers) = (self.device.clone(), self.cifar.clone(), self.workers.borrow().clone());
+        let mut observer = self.observer(on_event);
         future_to_promise(async move {
             let config: CifarConfig = parse_config(config)?;
-            let (device, data) = (loaded(&device, NO_DEVICE)?, loaded(&data, NO_CIFAR)?);
-            let mut observer = JsObserver { callback: on_event, cancelled };
-            let report = cifar_experiment::run(&data, &config, &device, &mut observer).await.map_err(error)?;
+            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
+            let data = loaded(&data, "CIFAR-10")?;
+            let report = cifar_experiment::run(&data, &config, &device, &mut workers, &mut observer).await.map_err(run_error)?;
             to_js(&report)
         })
     }
 
-    /// Measures this device's training speed for a CIFAR-10 configuration (a few steps on the
-    /// loaded images), in images/s: the page's estimate of a run's time before it starts.
-    #[wasm_bindgen(js_name = measureCifar)]
-    pub fn measure_cifar(&self, config: JsValue) -> Promise {
-        let (device, data) = (self.device.clone(), self.cifar.clone());
+    /// Measures the training speed, in images/s over all workers, of an experiment's
+    /// configuration (`"fashion"` or `"cifar"`) on random images (see `train::measure_speed`).
+    /// The page picks a backend and estimates a run's time from it.
+    pub fn measure(&self, experiment: String, config: JsValue) -> Promise {
+        let (device, mut workers) = (self.device.clone(), self.workers.borrow().clone());
         future_to_promise(async move {
-            let config: CifarConfig = parse_config(config)?;
-            let (device, data) = (loaded(&device, NO_DEVICE)?, loaded(&data, NO_CIFAR)?);
-            let speed = cifar_experiment::measure_speed(&data, &config, &device, &mut crate::report::Quiet).await.map_err(error)?;
-            Ok(JsValue::from_f64(speed))
+            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
+            let speed = match experiment.as_str() {
+                "fashion" => fashion::measure_speed(&parse_config(config)?, &device, &mut workers).await,
+                "cifar" => cifar_experiment::measure_speed(&parse_config(config)?, &device, &mut workers).await,
+                other => return Err(error(format!("cannot measure '{other}'"))),
+            };
+            Ok(JsValue::from_f64(speed.map_err(run_error)?))
         })
     }
 
-    /// Runs the 2-D toy experiment, always on the CPU: its networks are so small that a GPU round
-    /// trip per step costs far more than the arithmetic.
+    /// Runs the 2-D toy experiment, always on the CPU and in one worker: its networks are so small
+    /// that a GPU round trip per step costs far more than the arithmetic.
     #[wasm_bindgen(js_name = runToy)]
     pub fn run_toy(&self, config: JsValue, on_event: Function) -> Promise {
-        let cancelled = self.cancelled.clone();
-        cancelled.set(false);
+        let mut observer = self.observer(on_event);
         future_to_promise(async move {
             let config: ToyConfig = parse_config(config)?;
-            let device = Device::flex();
-            let mut observer = JsObserver { callback: on_event, cancelled };
-            let report = toy::run(&config, &device, &mut observer).await.map_err(error)?;
+            let report = toy::run(&config, &Device::flex(), &mut observer).await.map_err(run_error)?;
             to_js(&report)
         })
     }
@@ -213,6 +333,39 @@ impl Lab {
     /// Asks the running experiment to stop at its next step.
     pub fn cancel(&self) {
         self.cancelled.set(true);
+    }
+
+    /// An observer for a new run (which clears an earlier cancel).
+    fn observer(&self, callback: Function) -> JsObserver {
+        self.cancelled.set(false);
+        JsObserver { callback, cancelled: self.cancelled.clone() }
+    }
+}
+
+/// The image sets in a dataset's files: MNIST's training and test sets, FashionMNIST's training
+/// set, or CIFAR-10's training and test sets.
+fn parse(dataset: &str, files: &[(String, Vec<u8>)]) -> Result<Vec<ImageSet>, JsValue> {
+    let idx = |i: usize, j: usize| {
+        let ((images_name, images), (labels_name, labels)) = (&files[i], &files[j]);
+        let folder = if dataset == "mnist" { "mnist" } else { "fashion-mnist" };
+        ImageSet::from_idx(&format!("{folder}/{images_name}"), images, &format!("{folder}/{labels_name}"), labels).map_err(error)
+    };
+    match (dataset, files.len()) {
+        ("mnist", 4) => Ok(vec![idx(0, 1)?, idx(2, 3)?]),
+        ("fashion", 2) => Ok(vec![idx(0, 1)?]),
+        ("cifar", _) => {
+            let (mut train, mut test) = (cifar::ColorSet::default(), None);
+            for (name, bytes) in files {
+                let set = cifar::parse_batch(&format!("cifar-10/{name}"), bytes).map_err(error)?;
+                if name == cifar::TEST_FILE { test = Some(set) } else { train.append(set) }
+            }
+            let test = test.ok_or_else(|| error(format!("cifar-10: {} was not given", cifar::TEST_FILE)))?;
+            if train.is_empty() {
+                return Err(error("cifar-10: no training batch was given"));
+            }
+            Ok(vec![ImageSet::from_color(train), ImageSet::from_color(test)])
+        }
+        (other, n) => Err(error(format!("cannot load {n} files as '{other}'"))),
     }
 }
 

@@ -1,7 +1,9 @@
-// The controller: reads the settings, owns the worker, feeds the data, and wires events to views.
+// The controller: reads the settings, chooses the backend by measuring it, feeds the data to the
+// workers, and wires their events to the views.
 
-import { DEFAULTS, readState, writeState, fashionConfig, toyConfig, cifarConfig, cifarSeconds } from './state.js';
-import { loadDataset, cifarFiles, cifarSource } from './data.js';
+import { DEFAULTS, PRESETS, presetValues, readState, writeState, fashionConfig, toyConfig, cifarConfig, fashionSeconds, cifarSeconds } from './state.js';
+import { FILES, loadDataset, cifarFiles, cifarSource } from './data.js';
+import { Pool, Cancelled, DeviceLost, workerCount } from './pool.js';
 import { Phases, Curves, el, pct, seconds, thumbnail, heatmap, drawToy, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,14 +15,23 @@ window.wrongLabels = published;
 // A setting shown in several forms (seed, backend) is one setting: a change shows in every form.
 const forms = [$('fashion-settings'), $('toy-settings'), $('cifar-settings')];
 const inputs = forms.flatMap((form) => [...form.elements]);
+function showSettings() {
+  for (const input of inputs) if (input.name in state) input.value = state[input.name];
+}
 for (const input of inputs) {
-  if (input.name in state) input.value = state[input.name];
   input.addEventListener('change', () => {
-    state[input.name] = typeof DEFAULTS[input.name] === 'number' ? Number(input.value) : input.value;
-    for (const other of inputs) if (other.name === input.name && other !== input) other.value = input.value;
+    if (input.name === 'preset') {
+      // A preset replaces the fashion settings; the others (seed, backend, CIFAR-10's…) stay.
+      const values = presetValues(input.value);
+      for (const key of Object.keys({ ...PRESETS.article, preset: 1 })) state[key] = values[key];
+    } else {
+      state[input.name] = typeof DEFAULTS[input.name] === 'number' ? Number(input.value) : input.value;
+    }
+    showSettings();
     writeState(state);
   });
 }
+showSettings();
 
 function showExperiment(name) {
   state.experiment = name;
@@ -31,125 +42,143 @@ function showExperiment(name) {
 }
 for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showExperiment(tab.dataset.experiment));
 
-// ---- the worker ----
-let worker = null;
-let workerBackend = null;
-let ready = null;
-const pending = new Map();
-let nextId = 1;
+// ---- workers: a CPU pool and a WebGPU pool, started when first needed ----
+const pools = { cpu: null, webgpu: null };
+// Whether this browser has a WebGPU adapter at all (the workers find their own).
+const gpuAdapter = (async () => {
+  try { return (await navigator.gpu?.requestAdapter()) ?? null; } catch { return null; }
+})();
 
-/** Starts a worker on the chosen backend; a dead or differently configured one is replaced. */
-function ensureWorker() {
-  if (worker && workerBackend === state.backend) return ready;
-  worker?.terminate();
-  workerBackend = state.backend;
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  const loaded = { mnist: null, fashion: null, cifar: null };
-  ready = new Promise((resolve, reject) => {
-    worker.onmessage = ({ data: msg }) => {
-      if (msg.type === 'ready') {
-        $('backend').textContent = `Backend: ${msg.note}`;
-        $('backend').classList.toggle('warn', msg.backend === 'cpu');
-        published.backend = msg.backend;
-        resolve(loaded);
-      } else if (msg.type === 'loaded') {
-        loaded[msg.name]?.resolve();
-      } else if (msg.type === 'error' && msg.during === 'data') {
-        for (const name of Object.keys(loaded)) {
-          loaded[name]?.reject(new Error(msg.message));
-          loaded[name] = null;
-        }
-      } else if (msg.type === 'error' && msg.during === 'init') {
-        reject(new Error(msg.message));
-      } else {
-        const run = pending.get(msg.id);
-        if (run) run.handle(msg);
-      }
-    };
-    worker.onerror = (e) => {
-      const message = e.message || 'the worker failed to start (is the page served over http?)';
-      reject(new Error(message));
-      for (const run of pending.values()) run.handle({ type: 'error', message, fatal: true });
-    };
-  });
-  worker.postMessage({ type: 'init', backend: state.backend });
-  return ready;
+/** The started pool of a backend (a fresh one after a failure or a change of worker count). */
+async function pool(backend) {
+  const size = backend === 'cpu' ? workerCount(state.workers) : 1;
+  if (!pools[backend] || pools[backend].dead || pools[backend].size !== size) {
+    pools[backend]?.terminate();
+    pools[backend] = new Pool(backend, size);
+  }
+  const started = pools[backend];
+  try {
+    started.info = await started.ready;
+  } catch (e) {
+    if (pools[backend] === started) pools[backend] = null;
+    throw e;
+  }
+  return started;
 }
 
-function killWorker() {
-  worker?.terminate();
-  worker = null;
-}
-
-const LABELS = { mnist: 'MNIST', fashion: 'FashionMNIST', cifar: 'CIFAR-10' };
+const cpuName = (p) => `CPU (WebAssembly), ${p.size} worker${p.size > 1 ? 's' : ''}`;
+const backendName = (p) => (p.backend === 'cpu' ? cpuName(p) : `WebGPU on ${p.info.adapter.name}`);
+const speed = (ips) => `${Math.round(ips).toLocaleString('en')} images/s`;
 
 /**
- * Makes sure the worker holds a dataset, downloading it (or reading the cache) with progress.
- * CIFAR-10 comes as the batch files `files` names (the subset a run needs); asking for other
- * files loads them afresh.
+ * With `backend=auto`, a measurement of WebGPU gives up after this long: a GPU that cannot finish a
+ * few steps in that time (a software one compiles its shaders for a minute) is the slower.
  */
-async function ensureData(name, files = undefined) {
-  const loaded = await ensureWorker();
-  const key = files?.join() ?? name;
-  if (loaded[name]?.key === key) return loaded[name].promise;
-  let resolve, reject;
-  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-  loaded[name] = { promise, resolve, reject, key };
+const GPU_MEASURE_MS = 90_000;
+
+/**
+ * Measures the training speed of `experiment` with `config` on each backend the settings allow
+ * (WebGPU where an adapter exists, the CPU with all its workers), and picks the faster. Returns the
+ * pool, its speed, and a line saying what was measured.
+ */
+async function chooseBackend(experiment, config, run) {
+  const candidates = state.backend === 'auto' ? ['webgpu', 'cpu'] : [state.backend];
+  const measured = [];
+  const notes = [];
+  for (const backend of candidates) {
+    run.check();
+    if (backend === 'webgpu' && !(await gpuAdapter)) {
+      notes.push('WebGPU: no adapter in this browser');
+      continue;
+    }
+    let started;
+    try {
+      started = await pool(backend);
+    } catch (e) {
+      notes.push(`WebGPU: ${e.message}`);
+      continue;
+    }
+    run.pool = started;
+    // A backend the settings force is measured for the estimate alone, however long it takes.
+    const limited = backend === 'webgpu' && candidates.length > 1;
+    const timeout = new Promise((_, reject) => {
+      if (limited) setTimeout(() => reject(new Error(`no result within ${GPU_MEASURE_MS / 1000} s`)), GPU_MEASURE_MS);
+    });
+    try {
+      const ips = await Promise.race([started.measure(experiment, config), timeout]);
+      measured.push({ backend, workers: started.size, name: backendName(started), images_per_second: ips, pool: started });
+    } catch (e) {
+      if (e instanceof Cancelled) throw e;
+      if (backend === 'cpu') throw e;
+      // A slow (software) GPU is given back rather than left running.
+      started.fail(e);
+      notes.push(`${backendName(started)}: ${e.message}`);
+    }
+  }
+  if (!measured.length) {
+    // Only WebGPU was asked for, and it could not run: the CPU always can.
+    notes.push('training on the CPU instead');
+    const started = await pool('cpu');
+    measured.push({ backend: 'cpu', workers: started.size, name: cpuName(started), images_per_second: await started.measure(experiment, config), pool: started });
+  }
+  const best = measured.reduce((a, b) => (b.images_per_second > a.images_per_second ? b : a));
+  const figures = measured.map((m) => `${m.name}: ${speed(m.images_per_second)}`);
+  const line = [...figures, ...notes].join(' · ') + (measured.length > 1 ? ` → ${best.backend === 'cpu' ? 'CPU' : 'WebGPU'}` : '');
+  $('backend').textContent = `Backend: ${best.name}.`;
+  return { ...best, line, measured: measured.map(({ pool: _, ...m }) => m) };
+}
+
+/** Downloads (or reads from the cache) a dataset's files, with a progress row. */
+async function download(name, files, into) {
+  const label = { mnist: 'MNIST', fashion: 'FashionMNIST', cifar: 'CIFAR-10' }[name];
   const bar = el('progress', { max: '1', value: '0' });
   const text = el('span', {}, 'starting…');
-  $(name === 'cifar' ? 'cifar-downloads' : 'downloads').append(el('div', { class: 'download-row' }, el('span', {}, `download ${LABELS[name]}`), bar, text));
-  try {
-    const bytes = await loadDataset(name, (received, total, cached) => {
-      bar.max = total || received || 1;
-      bar.value = received;
-      text.textContent = cached ? 'from the browser cache' : `${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`;
-    }, files);
-    worker.postMessage({ type: 'data', name, names: files, files: bytes }, bytes.map((f) => f.buffer));
-  } catch (e) {
-    loaded[name] = null;
-    reject(e);
+  $(into).append(el('div', { class: 'download-row' }, el('span', {}, `download ${label}`), bar, text));
+  return loadDataset(name, (received, total, cached) => {
+    bar.max = total || received || 1;
+    bar.value = received;
+    text.textContent = cached ? 'from the browser cache' : `${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`;
+  }, files);
+}
+
+/**
+ * Downloads for a run's datasets ([name, files] pairs): each starts at once (while the backends
+ * are measured) unless a pool already holds that dataset, and at most once.
+ */
+function downloads(datasets, into) {
+  const started = {};
+  const get = (name, files) => (started[name] ??= download(name, files, into));
+  for (const [name, files] of datasets) {
+    if (!Object.values(pools).some((p) => p?.loaded[name] === files.join())) get(name, files).catch(() => {});
   }
-  return promise;
+  return get;
 }
 
-/** Sends a request (run or measure) to the worker; resolves to its answer (report or measured). */
-function request(type, experiment, config, onEvent = () => {}) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, {
-      handle(msg) {
-        if (msg.type === 'event') return onEvent(msg.event);
-        pending.delete(id);
-        if (msg.type === 'report' || msg.type === 'measured') return resolve(msg);
-        if (msg.fatal) killWorker();
-        reject(new Error(msg.message));
-      },
-    });
-    worker.postMessage({ type, id, experiment, config });
-  });
+/** Hands a pool the datasets it lacks. */
+async function feed(target, datasets, get) {
+  for (const [name, files] of datasets) {
+    if (target.loaded[name] !== files.join()) await target.load(name, files, await get(name, files));
+  }
 }
 
-/** Runs an experiment in the worker; resolves to {report, images}. */
-function startRun(experiment, config, onEvent) {
-  return request('run', experiment, config, onEvent);
-}
-
-function publish(report) {
+/** Publishes a run's report, and the wasm memory of the workers that ran it. */
+function publish(report, ran = null) {
   published.lastReport = report;
+  published.memory = () => (ran ? ran.memory() : Promise.resolve([]));
   $('report').textContent = JSON.stringify(report);
   for (const b of document.querySelectorAll('.download')) b.disabled = false;
 }
 
-function download() {
+function saveReport() {
   const blob = new Blob([JSON.stringify(published.lastReport, null, 2)], { type: 'application/json' });
   const a = el('a', { href: URL.createObjectURL(blob), download: 'wrong-labels-report.json' });
   a.click();
   URL.revokeObjectURL(a.href);
 }
-for (const b of document.querySelectorAll('.download')) b.addEventListener('click', download);
+for (const b of document.querySelectorAll('.download')) b.addEventListener('click', saveReport);
 
 function setStatus(id, text, isError = false) {
-  $(id).textContent = text;
+  $(id).replaceChildren(text);
   $(id).classList.toggle('error', isError);
 }
 
@@ -171,26 +200,57 @@ function progressHandler(phases, curves, testName) {
   };
 }
 
+/** The run in progress: a cancel stops its current step, or the next. */
+let current = null;
+
 /**
- * Runs `work(status)` as the run of section `name` (fashion or cifar): one run at a time, the
- * section's Run and Cancel buttons, its status line; a cancel or an error ends up there.
+ * Runs `work(status, run)` as the run of section `name`: one run at a time, the section's Run and
+ * Cancel buttons, its status line; a cancel or an error ends up there. After a lost GPU device
+ * the status offers the CPU.
  */
-async function runInSection(name, work) {
+async function runInSection(name, work, again) {
   if (published.busy) return;
   published.busy = true;
-  $(`${name}-run`).disabled = true;
-  $(`${name}-cancel`).disabled = false;
-  $(`${name}-results`).hidden = true;
+  const run = {
+    cancelled: false,
+    pool: null,
+    check() { if (this.cancelled) throw new Cancelled(); },
+  };
+  current = run;
+  const buttons = [...document.querySelectorAll(`#${name} .actions button:not(.download)`)];
+  buttons.forEach((b) => { b.disabled = !b.id.endsWith('cancel'); });
+  if ($(`${name}-results`)) $(`${name}-results`).hidden = true;
   try {
-    await work((text) => setStatus(`${name}-status`, text));
+    await work((text) => setStatus(`${name}-status`, text), run);
   } catch (e) {
-    const cancelled = e.message === 'the run was cancelled';
-    setStatus(`${name}-status`, cancelled ? 'Cancelled.' : `Error: ${e.message}`, !cancelled);
+    if (e instanceof Cancelled) {
+      setStatus(`${name}-status`, 'Cancelled.');
+    } else if (e instanceof DeviceLost) {
+      const button = el('button', {}, 'Run on the CPU instead');
+      button.addEventListener('click', () => { state.backend = 'cpu'; showSettings(); writeState(state); again(); });
+      setStatus(`${name}-status`, `Error: ${e.message}. `, true);
+      $(`${name}-status`).append(button);
+    } else {
+      setStatus(`${name}-status`, `Error: ${e.message}`, true);
+    }
   } finally {
+    current = null;
     published.busy = false;
-    $(`${name}-run`).disabled = false;
-    $(`${name}-cancel`).disabled = true;
+    buttons.forEach((b) => { b.disabled = b.id.endsWith('cancel'); });
+    if (name === 'cifar') checkCifar();
   }
+}
+
+function cancel() {
+  if (!current) return;
+  current.cancelled = true;
+  current.pool?.cancel();
+}
+for (const button of document.querySelectorAll('[id$="-cancel"]')) button.addEventListener('click', cancel);
+
+/** What the report records of the backend that ran it. */
+function backendRecord(choice) {
+  return { backend: choice.backend, workers: choice.workers, name: choice.name, measured: choice.measured };
 }
 
 // ---- MNIST → FashionMNIST ----
@@ -198,18 +258,33 @@ const phases = new Phases($('phases'));
 const curves = new Curves($('loss-chart'), $('accuracy-chart'));
 
 async function runFashion() {
-  await runInSection('fashion', async (status) => {
+  await runInSection('fashion', async (status, run) => {
     phases.clear();
     curves.clear();
+    $('downloads').replaceChildren();
+    $('fashion-eta').textContent = '';
+    const config = fashionConfig(state);
+    const datasets = [['mnist', FILES.mnist], ['fashion', FILES.fashion]];
+    const get = downloads(datasets, 'downloads');
+    status('measuring the backends…');
+    const choice = await chooseBackend('fashion', config, run);
+    $('fashion-eta').textContent = `Measured: ${choice.line}. Estimated time: ${seconds(fashionSeconds(config, choice.images_per_second))}.`;
+    run.pool = choice.pool;
     status('loading data…');
-    await Promise.all([ensureData('mnist'), ensureData('fashion')]);
+    await feed(choice.pool, datasets, get);
+    run.check();
     status('running…');
     const started = performance.now();
-    const { report, images } = await startRun('fashion', fashionConfig(state), progressHandler(phases, curves, 'MNIST'));
+    const report = await choice.pool.run('fashion', config, progressHandler(phases, curves, 'MNIST'));
+    report.backend = backendRecord(choice);
+    const images = {
+      fashion: await choice.pool.images('fashion', report.relabel.examples.map((ex) => ex.index)),
+      digits: await choice.pool.images('mnist-test', report.students[0].sample_predictions.map((_, i) => i)),
+    };
     status(`done in ${seconds((performance.now() - started) / 1000)}`);
     showFashion(report, images);
-    publish(report);
-  });
+    publish(report, choice.pool);
+  }, runFashion);
 }
 
 function showFashion(report, images) {
@@ -233,29 +308,20 @@ function showFashion(report, images) {
 }
 
 $('fashion-run').addEventListener('click', runFashion);
-$('fashion-cancel').addEventListener('click', () => worker?.postMessage({ type: 'cancel' }));
 
-// ---- 2-D toy ----
+// ---- 2-D toy: tiny networks, always one CPU worker ----
 async function runToy() {
-  if (published.busy) return;
-  published.busy = true;
-  $('toy-run').disabled = $('toy-next').disabled = true;
-  try {
-    setStatus('toy-status', 'running…');
-    await ensureWorker();
+  await runInSection('toy', async (status, run) => {
+    status('running…');
+    run.pool = await pool('cpu');
     const started = performance.now();
-    const { report } = await startRun('toy', toyConfig(state), (e) => {
-      if (e.kind === 'step') setStatus('toy-status', `seed ${e.step}/${e.steps}`);
+    const report = await run.pool.run('toy', toyConfig(state), (e) => {
+      if (e.kind === 'step') status(`seed ${e.step}/${e.steps}`);
     });
-    setStatus('toy-status', `done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    status(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     showToy(report);
     publish(report);
-  } catch (e) {
-    setStatus('toy-status', `Error: ${e.message}`, true);
-  } finally {
-    published.busy = false;
-    $('toy-run').disabled = $('toy-next').disabled = false;
-  }
+  }, runToy);
 }
 
 function showToy(report) {
@@ -272,7 +338,7 @@ function showToy(report) {
 $('toy-run').addEventListener('click', runToy);
 $('toy-next').addEventListener('click', () => {
   state.seed += 1;
-  $('toy-settings').elements.seed.value = state.seed;
+  showSettings();
   writeState(state);
   runToy();
 });
@@ -281,8 +347,6 @@ $('toy-next').addEventListener('click', () => {
 const cifarPhases = new Phases($('cifar-phases'));
 const cifarCurves = new Curves($('cifar-loss-chart'), $('cifar-accuracy-chart'));
 let cifarServed = null;
-// Loading and measuring do not poll the worker's cancel flag: a cancel then stops the run here.
-let cifarCancelRequested = false;
 
 /** Whether the site serves CIFAR-10 (build-web copies it when scripts/fetch-data cifar has run). */
 async function checkCifar() {
@@ -298,27 +362,32 @@ async function checkCifar() {
 
 async function runCifar() {
   if (published.busy || !(await checkCifar())) return;
-  await runInSection('cifar', async (status) => {
+  await runInSection('cifar', async (status, run) => {
     $('cifar-eta').textContent = '';
-    cifarCancelRequested = false;
+    $('cifar-downloads').replaceChildren();
     cifarPhases.clear();
     cifarCurves.clear();
     const config = cifarConfig(state);
+    const datasets = [['cifar', cifarFiles(config.train_limit)]];
+    const get = downloads(datasets, 'cifar-downloads');
+    status('measuring the backends…');
+    const choice = await chooseBackend('cifar', config, run);
+    const [low, high] = cifarSeconds(config, choice.images_per_second);
+    $('cifar-eta').textContent = `Measured: ${choice.line}. Estimated time: ${seconds(low)} to ${seconds(high)} `
+      + '(the range is the unknown share of images the teacher gets wrong, 40% to 80%).';
+    run.pool = choice.pool;
     status('loading data…');
-    await ensureData('cifar', cifarFiles(config.train_limit));
-    status('measuring this device\'s speed…');
-    const { speed } = await request('measure', 'cifar', config);
-    const [low, high] = cifarSeconds(config, speed);
-    $('cifar-eta').textContent = `Estimated time: ${seconds(low)} to ${seconds(high)} (training measured at ${Math.round(speed)} images/s `
-      + `on this ${published.backend === 'webgpu' ? 'GPU' : 'CPU'}; the range is the unknown share of images the teacher gets wrong, 40% to 80%).`;
-    if (cifarCancelRequested) throw new Error('the run was cancelled');
+    await feed(choice.pool, datasets, get);
+    run.check();
     status('running…');
     const started = performance.now();
-    const { report, images } = await startRun('cifar', config, progressHandler(cifarPhases, cifarCurves, 'CIFAR-10'));
+    const report = await choice.pool.run('cifar', config, progressHandler(cifarPhases, cifarCurves, 'CIFAR-10'));
+    report.backend = backendRecord(choice);
+    const images = { wrong: await choice.pool.images('cifar-train', report.wrong.examples.map((ex) => ex.index)) };
     status(`done in ${seconds((performance.now() - started) / 1000)}`);
     showCifar(report, images);
-    publish(report);
-  });
+    publish(report, choice.pool);
+  }, runCifar);
 }
 
 function showCifar(report, images) {
@@ -341,12 +410,16 @@ function showCifar(report, images) {
 }
 
 $('cifar-run').addEventListener('click', runCifar);
-$('cifar-cancel').addEventListener('click', () => {
-  cifarCancelRequested = true;
-  worker?.postMessage({ type: 'cancel' });
-});
 
-// ---- start ----
+// ---- start: say what this browser offers; nothing heavy loads before Run ----
+async function describeBackends() {
+  const cores = `the CPU (WebAssembly) with ${workerCount(state.workers)} workers`;
+  const adapter = await gpuAdapter;
+  const forced = { cpu: `Backend: ${cores}, as chosen in the settings.`, webgpu: 'Backend: WebGPU, as chosen in the settings.' };
+  $('backend').textContent = forced[state.backend]
+    ?? (adapter ? `WebGPU found a GPU adapter: each run first times a few training steps on it and on ${cores}, and trains on the faster.`
+      : `No WebGPU adapter here, so the models train on ${cores}.`);
+}
 showExperiment(state.experiment);
-ensureWorker().catch((e) => { $('backend').textContent = `Could not start the lab: ${e.message}`; $('backend').classList.add('warn'); });
+describeBackends();
 if (state.autorun) ({ toy: runToy, fashion: runFashion, cifar: runCifar })[state.experiment]?.();

@@ -1,83 +1,98 @@
-// Runs the wasm lab off the main thread, so the page never freezes. Messages in: init, data,
-// measure, run, cancel. Messages out: ready, loaded, measured, event, report, error.
+// One lab worker: a wasm instance off the main thread, so the page never freezes. On the CPU path
+// the page runs several, one replica of the model each (www/pool.js). Requests carry an id and are
+// answered by a 'done' or an 'error' message with the same id; a run also streams 'event's, and a
+// lost GPU device is announced by a 'lost' message.
 
 import init, { Lab } from './pkg/wrong_labels.js';
+import { Group } from './group.js';
 
+let wasm = null;
 let lab = null;
+let group = null;
+// The GPU devices wgpu opens here, watched for loss (tests destroy one to simulate it).
+self.gpuDevices = [];
+let lost = null;
 
-/** WebGPU when a hardware adapter exists; a software one (SwiftShader) is slower than the CPU path. */
-async function pickBackend(wanted) {
-  if (wanted === 'cpu') return { backend: 'cpu', note: 'CPU (WebAssembly), as chosen in the settings.' };
-  const fallback = (why) => ({ backend: 'cpu', note: `${why}, so the models train on the CPU (WebAssembly): slower, but it works everywhere.` });
-  if (!self.navigator.gpu) return fallback('This browser has no WebGPU');
+/** The WebGPU adapter, or why there is none. */
+async function findAdapter() {
+  if (!self.navigator.gpu) throw new Error('this browser has no WebGPU');
   let adapter = null;
   try { adapter = await navigator.gpu.requestAdapter(); } catch { /* treated as no adapter */ }
-  if (!adapter) return fallback('WebGPU found no GPU adapter');
+  if (!adapter) throw new Error('WebGPU found no GPU adapter');
   const info = adapter.info || {};
-  const software = adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader/i.test(`${info.architecture} ${info.description} ${info.vendor}`);
-  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown GPU';
-  if (software && wanted !== 'webgpu') return fallback(`The only WebGPU adapter is a software emulation (${name})`);
-  return { backend: 'webgpu', note: `WebGPU on ${name}${software ? ' (software emulation: slow)' : ''}.` };
+  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader/i.test(`${info.architecture} ${info.description} ${info.vendor}`));
+  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'an unnamed GPU';
+  return { name: software ? `${name} (a software emulation)` : name, software };
 }
 
-function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
+function watchDevices() {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    self.gpuDevices.push(device);
+    device.lost.then((info) => {
+      lost = info.message || info.reason || 'unknown reason';
+      postMessage({ type: 'lost', message: lost });
+    });
+    return device;
+  };
 }
+
+const RUNS = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar' };
 
 async function handle(msg) {
   switch (msg.type) {
     case 'init': {
-      await init();
+      wasm = await init();
       lab = new Lab();
-      let choice = await pickBackend(msg.backend);
-      try {
-        await lab.init(choice.backend);
-      } catch (e) {
-        choice = { backend: 'cpu', note: `${errorMessage(e)}; training on the CPU (WebAssembly) instead.` };
-        await lab.init('cpu');
-      }
-      postMessage({ type: 'ready', ...choice });
-      break;
+      const adapter = msg.backend === 'webgpu' ? await findAdapter() : null;
+      if (adapter) watchDevices();
+      await lab.init(msg.backend);
+      group = new Group(msg.rank, msg.size, msg.ports);
+      lab.join(msg.rank, msg.size, (array) => group.gather(array));
+      return { adapter };
     }
-    case 'data':
-      if (msg.name === 'mnist') lab.setMnist(...msg.files);
-      else if (msg.name === 'fashion') lab.setFashion(...msg.files);
-      else lab.setCifar(msg.names, msg.files);
-      postMessage({ type: 'loaded', name: msg.name });
-      break;
+    case 'load': {
+      const shards = lab.load(msg.dataset, msg.names, msg.files);
+      return { result: shards, transfer: shards.flatMap((shard) => (shard ?? []).flatMap((s) => [s.pixels.buffer, s.labels.buffer])) };
+    }
+    case 'shard':
+      lab.setShard(msg.dataset, msg.shard);
+      return {};
     case 'measure':
-      postMessage({ type: 'measured', id: msg.id, speed: await lab.measureCifar(msg.config) });
-      break;
+      group.begin(msg.run);
+      return { result: await lab.measure(msg.experiment, msg.config) };
     case 'run': {
-      const onEvent = (event) => postMessage({ type: 'event', id: msg.id, event });
-      const run = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar' }[msg.experiment];
-      const report = await lab[run](msg.config, onEvent);
-      postMessage({ type: 'report', id: msg.id, report, images: galleryImages(msg.experiment, report) });
-      break;
+      group.begin(msg.run);
+      const onEvent = msg.events ? (event) => postMessage({ type: 'event', id: msg.id, event }) : () => {};
+      return { result: await lab[RUNS[msg.experiment]](msg.config, onEvent) };
     }
+    case 'images':
+      return { result: msg.indices.map((i) => lab.image(msg.set, i)) };
+    case 'memory':
+      return { result: wasm.memory.buffer.byteLength };
     case 'cancel':
       lab?.cancel();
-      break;
+      group?.cancel(msg.run);
+      return {};
+    default:
+      throw new Error(`unknown request '${msg.type}'`);
   }
-}
-
-/** Pixels for the page's galleries: relabelled clothes and MNIST test digits, or the CIFAR-10
- * images the teacher got wrong. */
-function galleryImages(experiment, report) {
-  if (experiment === 'toy') return null;
-  if (experiment === 'cifar') return { wrong: report.wrong.examples.map((ex) => lab.image('cifar-train', ex.index)) };
-  const fashion = report.relabel.examples.map((ex) => lab.image('fashion', ex.index));
-  const digits = report.students[0].sample_predictions.map((_, i) => lab.image('mnist-test', i));
-  return { fashion, digits };
 }
 
 self.onmessage = async ({ data: msg }) => {
   try {
-    await handle(msg);
+    const { result, transfer = [], adapter } = await handle(msg);
+    postMessage({ type: 'done', id: msg.id, result, adapter }, transfer);
   } catch (e) {
-    // A RuntimeError is a panic or trap inside wasm: the module is dead and the page must start a
-    // fresh worker. Anything else (bad data, cancel) leaves this one usable.
+    // A request that failed because the device was lost says so: the loss is announced a moment
+    // after the failed read that it causes.
+    if (self.gpuDevices.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (lost) postMessage({ type: 'lost', message: lost });
+    // A RuntimeError is a panic or trap inside wasm: the module is dead and the page must start
+    // fresh workers. Anything else (bad data, a cancel) leaves this one usable.
     const fatal = e instanceof WebAssembly.RuntimeError || msg.type === 'init';
-    postMessage({ type: 'error', id: msg.id, during: msg.type, message: errorMessage(e), fatal });
+    const message = e instanceof Error ? e.message : String(e);
+    postMessage({ type: 'error', id: msg.id, message, fatal, cancelled: e?.name === 'Cancelled' });
   }
 };

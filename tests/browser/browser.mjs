@@ -20,7 +20,7 @@ export async function open(browser, url) {
   return { context, page, errors };
 }
 
-/** Waits for a run to publish its report (or for the page to show an error). */
+/** Waits for a run to publish its report (or for the page to show an error); `page` may be a frame. */
 export async function waitForReport(page, previous = null, timeout = 600_000) {
   await page.waitForFunction(
     (prev) => {

@@ -28,3 +28,20 @@ export function serve(root, prefix = '/labs/wrong-labels/') {
     resolve({ url: `http://127.0.0.1:${server.address().port}${prefix}`, stats, close: () => server.close() });
   }));
 }
+
+/**
+ * A blog of another origin that embeds `url` in an iframe, as a third-party page would: it sets no
+ * COOP/COEP headers, so the frame is not cross-origin isolated. Open `host.url + '?src=' + url`.
+ */
+export function serveHost() {
+  const server = createServer((req, res) => {
+    const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
+    const page = `<!doctype html><title>A blog</title><p>A post that embeds the demo.</p>
+<iframe id="demo" src="${src.replace(/"/g, '&quot;')}" width="1000" height="900" style="border:0"></iframe>`;
+    res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+  });
+  // 'localhost', not 127.0.0.1: another site than the demo's, so the frame is third-party.
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ url: `http://localhost:${server.address().port}/`, close: () => server.close() });
+  }));
+}

@@ -1,0 +1,62 @@
+// What keeps a run's CPU workers in step (src/parallel.rs): at every training step each worker
+// sends its gradient (or its counts) to every other over a MessagePort of their own, and each adds
+// them all up in rank order, so every worker computes the same bits, one message hop a step. The
+// arrays are transferred, not copied; plain messages, no SharedArrayBuffer: it works on any static
+// host and in a cross-origin iframe. Every exchange belongs to a run; a cancel rejects the run's
+// pending and later exchanges with 'cancelled', and arrays of an earlier run are dropped.
+
+export class Group {
+  /** `ports[r]`: this worker's port to worker r (none at its own rank). */
+  constructor(rank, size, ports) {
+    Object.assign(this, { rank, size, ports, run: 0, seq: 0, cancelled: false });
+    this.arrived = new Map(); // "run/seq" → the other workers' arrays, by rank
+    this.waiting = null; // this worker's exchange in flight: { key, resolve, reject }
+    ports.forEach((port, r) => { if (port) port.onmessage = ({ data }) => this.receive(r, data); });
+  }
+
+  /** Starts run `run`: its exchanges are numbered from zero. */
+  begin(run) {
+    Object.assign(this, { run, seq: 0, cancelled: false });
+    for (const key of this.arrived.keys()) if (Number(key.split('/')[0]) < run) this.arrived.delete(key);
+  }
+
+  cancel(run) {
+    if (run !== undefined && run !== this.run) return;
+    this.cancelled = true;
+    this.waiting?.reject('cancelled');
+    this.waiting = null;
+  }
+
+  /** Sends `array` (a typed array, which it consumes) to every other worker; resolves to theirs,
+   * by rank. */
+  gather(array) {
+    if (this.cancelled) return Promise.reject('cancelled');
+    const key = `${this.run}/${this.seq++}`;
+    return new Promise((resolve, reject) => {
+      this.waiting = { key, resolve, reject };
+      const peers = this.ports.filter(Boolean);
+      peers.forEach((port, i) => {
+        // The last peer gets the array itself; the others a copy each.
+        const sent = i === peers.length - 1 ? array : array.slice();
+        port.postMessage({ key, run: this.run, array: sent }, [sent.buffer]);
+      });
+      this.finish();
+    });
+  }
+
+  receive(from, { key, run, array }) {
+    if (run < this.run) return;
+    if (!this.arrived.has(key)) this.arrived.set(key, []);
+    this.arrived.get(key)[from] = array;
+    this.finish();
+  }
+
+  finish() {
+    const parts = this.waiting && this.arrived.get(this.waiting.key);
+    if (!parts || parts.filter(Boolean).length < this.size - 1) return;
+    this.arrived.delete(this.waiting.key);
+    const { resolve } = this.waiting;
+    this.waiting = null;
+    resolve(Array.from({ length: this.size }, (_, r) => parts[r] ?? null));
+  }
+}
