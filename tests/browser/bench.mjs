@@ -3,7 +3,8 @@
 // cross-origin iframe of a page without COOP/COEP headers, and WebGPU on whatever adapter Chromium
 // finds (SwiftShader here) — at batch 64 and 256; the dataset bytes of a first and a second visit.
 // Run by scripts/bench after scripts/build-web. BENCH_IMAGES: training images per phase on the CPU
-// path; BENCH_GPU_IMAGES: on WebGPU.
+// path; BENCH_GPU_IMAGES: on WebGPU; BENCH_ONLY: a regular expression over "where/backend/model/batch"
+// (e.g. "page/cpu/classic/64") that picks the cases to run.
 
 import { resolve } from 'node:path';
 import { serve, serveHost } from './server.mjs';
@@ -14,6 +15,7 @@ const images = Number(process.env.BENCH_IMAGES || 2048);
 const gpuImages = Number(process.env.BENCH_GPU_IMAGES || 256);
 const server = await serve(DIST);
 const host = await serveHost();
+const only = new RegExp(process.env.BENCH_ONLY || '');
 const rows = [];
 
 const query = (backend, workers, model, batch, n) => `experiment=fashion&backend=${backend}&workers=${workers}&model=${model}&batch_size=${batch}`
@@ -35,7 +37,9 @@ async function measure(context, url, inFrame) {
   }
 }
 
-async function bench(backend, cases) {
+async function bench(backend, all) {
+  const cases = all.filter(({ where, model, batch }) => only.test(`${where}/${backend}/${model}/${batch}`));
+  if (!cases.length) return;
   const browser = await launch({ webgpu: backend === 'webgpu' });
   // One context per browser: its later pages are second visits (datasets from the cache).
   const context = await browser.newContext();
@@ -65,8 +69,9 @@ for (const r of rows) {
     + ` ${r.teacher.toFixed(1).padStart(8)} ${r.student.toFixed(1).padStart(8)} ${r.relabel.toFixed(1).padStart(8)}  ${r.downloaded}`);
 }
 const ratio = (where, model, batch) => {
-  const [one, all] = [1, 2].map((i) => rows.filter((r) => r.where === where && r.backend === 'cpu' && r.model === model && r.batch === batch)[i - 1]);
+  const [one, all] = rows.filter((r) => r.where === where && r.backend === 'cpu' && r.model === model && r.batch === batch);
+  if (!all) return null;
   return `${where} ${model} batch ${batch}: ${all.workers} workers / 1 = teacher ${(all.teacher / one.teacher).toFixed(2)}×, student ${(all.student / one.student).toFixed(2)}×`;
 };
 console.log('\nspeed-up of all workers over one:');
-for (const where of ['page', 'iframe']) for (const model of ['small', 'classic']) for (const batch of [64, 256]) console.log(ratio(where, model, batch));
+for (const where of ['page', 'iframe']) for (const model of ['small', 'classic']) for (const batch of [64, 256]) { const line = ratio(where, model, batch); if (line) console.log(line); }
