@@ -28,6 +28,9 @@ pub struct Schedule {
     pub seed: u64,
     /// Random crops (padding 4) and horizontal flips of each training batch (CIFAR-10).
     pub augment: bool,
+    /// Steps between two reads of the running loss and accuracy: each read waits for the device
+    /// to finish the steps queued before it.
+    pub read_every: usize,
 }
 
 /// Pixels a random crop may shift an image by, each way.
@@ -55,8 +58,9 @@ impl<M> Trained<M> {
     }
 }
 
-/// Steps between two reads of loss and accuracy: each read waits for the device to catch up.
-const REPORT_EVERY: usize = 10;
+/// The default of [`Schedule::read_every`]: on WebGPU, reading every step cost a third more
+/// time per step than every ten (README, "Stalls per step").
+pub const READ_EVERY: usize = 10;
 
 /// Reads a float tensor's values without blocking.
 pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, RunError> {
@@ -164,7 +168,7 @@ pub async fn train<M: Classifier>(
             let grads = parallel::average_gradients(&model, grads, chunk.len(), device, group).await?;
             model = optimizer.step(lr, model, grads);
             let last = i + 1 == steps_per_epoch;
-            if (i + 1) % REPORT_EVERY == 0 || last {
+            if (i + 1) % schedule.read_every.max(1) == 0 || last {
                 let (l, h) = match pending.take() {
                     Some((l, h)) => (read_floats(l).await?[0] as f64, read_ints(h).await?[0] as f64),
                     None => (0.0, 0.0),
@@ -367,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_rate_warms_up_linearly_then_decays_to_zero() {
-        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: false };
+        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: false, read_every: READ_EVERY };
         let rate = |step| learning_rate(&schedule, step, 100);
         assert_eq!(rate(0), 0.1);
         assert_eq!(rate(4), 0.5);

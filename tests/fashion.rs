@@ -23,7 +23,7 @@ fn quick_config() -> FashionConfig {
         fashion_train_limit: Some(12_000),
         mnist_test_limit: Some(2_000),
         control_limit: None,
-        workers: 1,
+        ..FashionConfig::default()
     }
 }
 
@@ -61,6 +61,7 @@ fn bad_configurations_are_errors_not_panics() {
         FashionConfig { learning_rate: -1.0, ..quick_config() },
         FashionConfig { fashion_train_limit: Some(0), ..quick_config() },
         FashionConfig { warmup: 0.5, ..quick_config() },
+        FashionConfig { read_every: 0, ..quick_config() },
         FashionConfig { warmup: f64::NAN, ..quick_config() },
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));

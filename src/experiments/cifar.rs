@@ -11,7 +11,7 @@ use crate::data::{Affine, ImageSet};
 use crate::models::ResNet;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, ModelReport, Observer, RunError};
-use crate::train::{self, Schedule};
+use crate::train::{self, Schedule, READ_EVERY};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -132,6 +132,7 @@ pub async fn run(
         warmup: 0.0,
         seed: super::phase_seed(config.seed, salt),
         augment: CROP_AUGMENTATION,
+        read_every: READ_EVERY,
     };
     let replica = (group.rank(), group.size());
     let fresh = |salt: u64| super::fresh_replica(device, config.seed, salt, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
@@ -188,7 +189,7 @@ pub async fn run(
 /// needs to pick a backend and estimate a run's time before starting it.
 pub async fn measure_speed(config: &CifarConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
     validate(config, group)?;
-    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: CROP_AUGMENTATION };
+    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: CROP_AUGMENTATION, read_every: READ_EVERY };
     let model = || ResNet::resnet18(config.width, CHANNELS, 10, &device.clone().autodiff());
     train::measure_speed(model, CHANNELS, SIDE, &schedule, device, group).await
 }

@@ -54,6 +54,8 @@ pub struct FashionConfig {
     pub control_limit: Option<usize>,
     /// Replicas the run is split over (the page's CPU path: one Web Worker each).
     pub workers: usize,
+    /// Training steps between two reads of the running loss and accuracy (see [`Schedule`]).
+    pub read_every: usize,
 }
 
 impl Default for FashionConfig {
@@ -73,6 +75,7 @@ impl Default for FashionConfig {
             mnist_test_limit: None,
             control_limit: Some(12_000),
             workers: 1,
+            read_every: train::READ_EVERY,
         }
     }
 }
@@ -169,6 +172,7 @@ pub async fn run(
         warmup: config.warmup,
         seed: super::phase_seed(config.seed, salt),
         augment: false,
+        read_every: config.read_every,
     };
     let replica = (group.rank(), group.size());
     let fresh = |salt: u64| super::fresh_replica(device, config.seed, salt, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
@@ -243,7 +247,7 @@ pub async fn run(
 /// needs to pick a backend and estimate a run's time before starting it.
 pub async fn measure_speed(config: &FashionConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
     validate(config, group)?;
-    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: false };
+    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: false, read_every: config.read_every };
     let model = || Cnn::new(config.preset.shape(), MNIST_SIDE, 10, &device.clone().autodiff());
     train::measure_speed(model, 1, MNIST_SIDE, &schedule, device, group).await
 }
@@ -254,6 +258,9 @@ fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> 
     let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
     super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits, config.workers, group)?;
+    if config.read_every == 0 {
+        return Err(RunError::Config("read_every must be at least 1".into()));
+    }
     if !(0.0..0.5).contains(&config.warmup) {
         return Err(RunError::Config("the warm-up share must be in [0, 0.5)".into()));
     }
