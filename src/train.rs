@@ -58,8 +58,8 @@ impl<M> Trained<M> {
     }
 }
 
-/// The default of [`Schedule::read_every`]: on WebGPU, reading every step cost a third more
-/// time per step than every ten (README, "Stalls per step").
+/// The default of [`Schedule::read_every`]: on WebGPU (lavapipe), reading every step cost 13% more
+/// time per step than every ten (README, "WebGPU outside the browser").
 pub const READ_EVERY: usize = 10;
 
 /// Reads a float tensor's values without blocking.
