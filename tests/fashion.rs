@@ -62,6 +62,7 @@ fn bad_configurations_are_errors_not_panics() {
         FashionConfig { fashion_train_limit: Some(0), ..quick_config() },
         FashionConfig { warmup: 0.5, ..quick_config() },
         FashionConfig { read_every: 0, ..quick_config() },
+        FashionConfig { normalize: Normalize::None, ..quick_config() },
         FashionConfig { warmup: f64::NAN, ..quick_config() },
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));

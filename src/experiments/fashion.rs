@@ -18,7 +18,8 @@ use crate::train::{self, Schedule, Trained};
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Normalize {
-    /// Raw pixels in [0, 1].
+    /// Raw pixels in [0, 1]: the first student's, always (not a choice for the second).
+    #[cfg_attr(feature = "cli", value(skip))]
     None,
     /// Give the FashionMNIST images MNIST's pixel mean and standard deviation, then let the
     /// teacher label those images: the clothes then look, to first and second order, like the
@@ -258,6 +259,10 @@ fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> 
     let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
     super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits, config.workers, group)?;
+    if matches!(config.normalize, Normalize::None) {
+        // The raw student always runs; a second one on raw pixels would repeat it under its name.
+        return Err(RunError::Config("normalize must be moments or standardize: the raw-pixel student always runs beside it".into()));
+    }
     if config.read_every == 0 {
         return Err(RunError::Config("read_every must be at least 1".into()));
     }

@@ -118,6 +118,27 @@ test('CPU workers: same seed and workers, same report; cancel, then run again; s
   }
 });
 
+test('a cancel pressed while the datasets download stops the run before it trains', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const context = await browser.newContext();
+    // Slow downloads: the cancel lands while the page waits for them.
+    await context.route('**/*.gz', async (route) => { await new Promise((r) => setTimeout(r, 4000)); await route.continue(); });
+    const page = await context.newPage();
+    await page.goto(`${server.url}?${SMALL}`);
+    await page.waitForFunction(() => document.getElementById('fashion-status').textContent.includes('loading data'), null, { timeout: 120_000 });
+    await page.click('#fashion-cancel');
+    await page.waitForFunction(() => document.getElementById('fashion-status').textContent === 'Cancelled.', null, { timeout: 120_000 });
+    // Long enough for a run that ignored the cancel to start its first phase.
+    await page.waitForTimeout(8000);
+    assert.equal(await page.locator('#phases .phase').count(), 0, 'no phase started');
+    assert.equal(await page.evaluate(() => window.wrongLabels.lastReport ?? null), null);
+    assert.equal(await page.evaluate(() => window.wrongLabels.busy), false);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('all the workers inside a cross-origin iframe of a page that sets no COOP/COEP headers', async (t) => {
   const host = await serveHost();
   const browser = await launch({ webgpu: false });
