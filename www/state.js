@@ -71,7 +71,7 @@ export function readState(search = location.search) {
     if (!(key in DEFAULTS) || key === 'preset') continue;
     if (NUMBERS.has(key)) {
       const n = Number(value);
-      if (Number.isFinite(n)) state[key] = n;
+      if (value.trim() !== '' && Number.isFinite(n)) state[key] = n;
     } else {
       state[key] = value;
     }
