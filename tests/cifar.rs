@@ -146,10 +146,10 @@ fn the_pipeline_runs_end_to_end_on_a_tiny_set() {
     use wrong_labels::experiments::cifar::{CifarConfig, CifarData, run};
     let data = CifarData { train: tinted(300, 1), test: tinted(100, 2) };
     let config = CifarConfig {
-        teacher_epochs: 1,
+        teacher_epochs: 4,
         student_epochs: 2,
         control_epochs: 1,
-        batch_size: 50,
+        batch_size: 25,
         width: 0.125,
         ..Default::default()
     };
@@ -165,7 +165,7 @@ fn the_pipeline_runs_end_to_end_on_a_tiny_set() {
     assert!(wrong.examples.iter().all(|e| e.class != e.label));
     assert_eq!(report.student.history.len(), 2);
     assert_eq!(report.control.history.len(), 1);
-    for acc in [report.teacher.test_accuracy, report.student.test_accuracy, report.control.test_accuracy] {
-        assert!((0.0..=1.0).contains(&acc));
-    }
+    // The tints separate the classes: four epochs teach the teacher (0.80 on the test set when
+    // written; chance is 0.10), and it still gets some training images wrong.
+    assert!(report.teacher.test_accuracy >= 0.5, "teacher {}", report.teacher.test_accuracy);
 }
