@@ -20,14 +20,14 @@ try {
   const result = await page.evaluate(async () => {
     const { measureStalls } = await import('./stalls.mjs');
     const { default: init, Lab } = await import('./pkg/wrong_labels.js');
+    const { FILES, FOLDER } = await import('./data.js');
     await init();
     const adapter = await navigator.gpu.requestAdapter();
     const lab = new Lab();
     await lab.init('webgpu');
-    const files = { mnist: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'], 'fashion-mnist': ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'] };
-    for (const [folder, names] of Object.entries(files)) {
-      const bytes = await Promise.all(names.map(async (n) => new Uint8Array(await (await fetch(`data/${folder}/${n}`)).arrayBuffer())));
-      lab.load(folder === 'mnist' ? 'mnist' : 'fashion', names, bytes);
+    for (const [dataset, names] of Object.entries(FILES)) {
+      const bytes = await Promise.all(names.map(async (n) => new Uint8Array(await (await fetch(`${FOLDER[dataset]}/${n}`)).arrayBuffer())));
+      lab.load(dataset, names, bytes);
     }
     const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ');
     console.log(`stalls on WebGPU in Chromium (${adapterName})`);

@@ -9,20 +9,15 @@
 // accuracy. measure: the steady training images/s (warm steps, src/train.rs measure_speed) of the
 // small and classic CNN at batch 64 and 256 (presets=… and batches=… pick others). stalls: what
 // a training step waits for (scripts/stalls.mjs). Each writes its figures as JSON to `out`.
-// WRONG_LABELS_PKG and WRONG_LABELS_DATA point at another pkg/ and data/.
+// It reads pkg/ and data/ (the page's dataset files, www/data.js) in the repository root.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { measureStalls } from './stalls.mjs';
+import { FILES, FOLDER } from '../www/data.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PKG = process.env.WRONG_LABELS_PKG || resolve(ROOT, 'pkg');
-const DATA = process.env.WRONG_LABELS_DATA || resolve(ROOT, 'data');
-const FILES = {
-  mnist: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
-  fashion: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
-};
-const FOLDERS = { mnist: 'mnist', fashion: 'fashion-mnist' };
+const PKG = resolve(ROOT, 'pkg');
 
 /** `key=value` arguments; numbers become numbers. */
 function parseArgs(argv) {
@@ -61,7 +56,7 @@ async function openLab(backend) {
 
 async function loadData(lab) {
   for (const [dataset, files] of Object.entries(FILES)) {
-    const bytes = await Promise.all(files.map((f) => readFile(resolve(DATA, FOLDERS[dataset], f))));
+    const bytes = await Promise.all(files.map((f) => readFile(resolve(ROOT, FOLDER[dataset], f))));
     lab.load(dataset, files, bytes.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)));
   }
 }

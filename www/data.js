@@ -7,7 +7,7 @@ export const FILES = {
   mnist: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
   fashion: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
 };
-const FOLDER = { mnist: 'data/mnist', fashion: 'data/fashion-mnist', cifar: 'data/cifar-10' };
+export const FOLDER = { mnist: 'data/mnist', fashion: 'data/fashion-mnist', cifar: 'data/cifar-10' };
 const CIFAR_BATCH = 10000;
 
 /** The CIFAR-10 batch files a run on the first `trainLimit` training images needs, test set last. */
