@@ -6,15 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn::prelude::Device;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use wrong_labels::data::{self, ImageSet, LoadError, Splits, cifar};
 use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarData, CifarReport}};
-use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
+use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
-use wrong_labels::models::Preset;
 use wrong_labels::parallel::Alone;
 use wrong_labels::report::{Event, Observer};
 
@@ -43,27 +42,8 @@ enum Command {
 struct CifarArgs {
     #[command(flatten)]
     common: Common,
-    #[arg(long, default_value_t = CifarConfig::default().teacher_epochs)]
-    teacher_epochs: usize,
-    #[arg(long, default_value_t = CifarConfig::default().student_epochs)]
-    student_epochs: usize,
-    #[arg(long, default_value_t = CifarConfig::default().control_epochs)]
-    control_epochs: usize,
-    #[arg(long, default_value_t = CifarConfig::default().batch_size)]
-    batch_size: usize,
-    #[arg(long, default_value_t = CifarConfig::default().learning_rate)]
-    lr: f64,
-    #[arg(long, default_value_t = CifarConfig::default().seed)]
-    seed: u64,
-    /// ResNet-18 width multiplier (1: the article's network; 0.25 for a CPU).
-    #[arg(long, default_value_t = CifarConfig::default().width)]
-    width: f32,
-    /// Use only the first N training images.
-    #[arg(long)]
-    train_limit: Option<usize>,
-    /// Use only the first N test images.
-    #[arg(long)]
-    test_limit: Option<usize>,
+    #[command(flatten)]
+    config: CifarConfig,
 }
 
 #[derive(Args)]
@@ -104,38 +84,8 @@ struct Common {
 struct FashionArgs {
     #[command(flatten)]
     common: Common,
-    #[arg(long, default_value_t = FashionConfig::default().teacher_epochs)]
-    teacher_epochs: usize,
-    #[arg(long, default_value_t = FashionConfig::default().student_epochs)]
-    student_epochs: usize,
-    #[arg(long, default_value_t = FashionConfig::default().control_epochs)]
-    control_epochs: usize,
-    #[arg(long, default_value_t = FashionConfig::default().batch_size)]
-    batch_size: usize,
-    #[arg(long, default_value_t = FashionConfig::default().learning_rate)]
-    lr: f64,
-    /// Share of each phase's steps over which the learning rate rises to --lr.
-    #[arg(long, default_value_t = FashionConfig::default().warmup)]
-    warmup: f64,
-    #[arg(long, default_value_t = FashionConfig::default().seed)]
-    seed: u64,
-    #[arg(long, value_enum, default_value = "classic")]
-    preset: Preset,
-    /// Reading of "normalized with MNIST's mean and variance" for the second student.
-    #[arg(long, value_enum, default_value = "standardize")]
-    normalize: Normalize,
-    /// Use only the first N MNIST training images.
-    #[arg(long)]
-    mnist_train_limit: Option<usize>,
-    /// Use only the first N FashionMNIST training images.
-    #[arg(long)]
-    fashion_train_limit: Option<usize>,
-    /// Use only the first N MNIST test images.
-    #[arg(long)]
-    mnist_test_limit: Option<usize>,
-    /// Train the random-label control on the first N FashionMNIST images (0: all of them).
-    #[arg(long, default_value_t = FashionConfig::default().control_limit.unwrap_or(0))]
-    control_limit: usize,
+    #[command(flatten)]
+    config: FashionConfig,
 }
 
 #[derive(Args)]
@@ -148,28 +98,17 @@ struct ToyArgs {
     plot: PathBuf,
     #[arg(long, value_enum, default_value = "flex")]
     backend: Backend,
-    /// Number of seeds.
-    #[arg(long, default_value_t = ToyConfig::default().runs)]
-    runs: usize,
-    #[arg(long, default_value_t = ToyConfig::default().first_seed)]
-    seed: u64,
-    #[arg(long, default_value_t = ToyConfig::default().epsilon)]
-    epsilon: f32,
-    /// Width of each hidden layer.
-    #[arg(long, default_value_t = ToyConfig::default().hidden)]
-    hidden: usize,
-    /// Number of hidden layers.
-    #[arg(long, default_value_t = ToyConfig::default().depth)]
-    depth: usize,
-    /// Most Adam steps per network.
-    #[arg(long, default_value_t = ToyConfig::default().max_steps)]
-    max_steps: usize,
-    #[arg(long, default_value_t = ToyConfig::default().learning_rate)]
-    lr: f64,
+    #[command(flatten)]
+    config: ToyConfig,
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let command = Cli::command()
+        .mut_subcommand("fashion", |c| with_defaults(c, &FashionConfig::default()))
+        .mut_subcommand("cifar", |c| with_defaults(c, &CifarConfig::default()))
+        .mut_subcommand("toy", |c| with_defaults(c, &ToyConfig::default()));
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -178,31 +117,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// Gives each option of `command` named after a field of `defaults` that field's value as its
+/// default, so that the configs' `Default` impls are the one place a default is written.
+fn with_defaults(mut command: clap::Command, defaults: &impl Serialize) -> clap::Command {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(defaults) else { return command };
+    for (name, value) in fields {
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(text) => text,
+            // An f32 field (0.12) reads back as its f64 widening (0.11999999731779099): print the
+            // shortest text that gives the same f32.
+            serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+                (None, Some(x)) if f64::from(x as f32) == x => (x as f32).to_string(),
+                _ => n.to_string(),
+            },
+            other => other.to_string(),
+        };
+        if command.get_arguments().any(|arg| arg.get_id() == name.as_str()) {
+            command = command.mut_arg(name, |arg| arg.required(false).default_value(text));
+        }
+    }
+    command
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Fashion(args) => {
             let device = device(args.common.backend)?;
             let (mnist, fashion_train) = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
             let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
-            let config = fashion_config(&args);
-            let report = pollster::block_on(fashion::run(&data, &config, &device, &mut Alone, &mut Bars::new()))
+            let report = pollster::block_on(fashion::run(&data, &args.config, &device, &mut Alone, &mut Bars::new()))
                 .map_err(|e| e.to_string())?;
             print_fashion(&report);
             write_report(args.common.out.as_ref(), &report)
         }
         Command::Toy(args) => {
             let device = device(args.backend)?;
-            let config = ToyConfig {
-                runs: args.runs,
-                first_seed: args.seed,
-                epsilon: args.epsilon,
-                hidden: args.hidden,
-                depth: args.depth,
-                max_steps: args.max_steps,
-                learning_rate: args.lr,
-                ..Default::default()
-            };
-            let report = pollster::block_on(toy::run(&config, &device, &mut Bars::new())).map_err(|e| e.to_string())?;
+            let report = pollster::block_on(toy::run(&args.config, &device, &mut Bars::new())).map_err(|e| e.to_string())?;
             print_toy(&report);
             plot::toy(&report.example, &args.plot).map_err(|e| format!("{}: {e}", args.plot.display()))?;
             println!("plot of seed {}: {}", report.example.seed, args.plot.display());
@@ -213,19 +164,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let splits = cifar::load_dir(&args.common.data.join("cifar-10-batches-bin"))
                 .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
             let data = CifarData { train: ImageSet::from_color(splits.train), test: ImageSet::from_color(splits.test) };
-            let config = CifarConfig {
-                teacher_epochs: args.teacher_epochs,
-                student_epochs: args.student_epochs,
-                control_epochs: args.control_epochs,
-                batch_size: args.batch_size,
-                learning_rate: args.lr,
-                width: args.width,
-                seed: args.seed,
-                train_limit: args.train_limit,
-                test_limit: args.test_limit,
-                ..Default::default()
-            };
-            let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
+            let report = pollster::block_on(experiments::cifar::run(&data, &args.config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
             print_cifar(&report);
             write_report(args.common.out.as_ref(), &report)
         }
@@ -252,25 +191,6 @@ fn load_fashion(dir: &std::path::Path) -> Result<(Splits, ImageSet), LoadError> 
     let mnist = data::load_dir(&dir.join("mnist"))?;
     let fashion = data::load_dir(&dir.join("fashion-mnist"))?;
     Ok((mnist, fashion.train))
-}
-
-fn fashion_config(args: &FashionArgs) -> FashionConfig {
-    FashionConfig {
-        teacher_epochs: args.teacher_epochs,
-        student_epochs: args.student_epochs,
-        control_epochs: args.control_epochs,
-        batch_size: args.batch_size,
-        learning_rate: args.lr,
-        warmup: args.warmup,
-        seed: args.seed,
-        preset: args.preset,
-        normalize: args.normalize,
-        mnist_train_limit: args.mnist_train_limit,
-        fashion_train_limit: args.fashion_train_limit,
-        mnist_test_limit: args.mnist_test_limit,
-        control_limit: Some(args.control_limit).filter(|&n| n > 0),
-        ..Default::default()
-    }
 }
 
 fn write_report(path: Option<&PathBuf>, report: &impl Serialize) -> Result<(), String> {

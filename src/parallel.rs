@@ -97,14 +97,32 @@ pub async fn gather(group: &mut impl Group, local: &[u8]) -> Result<Vec<u8>, Run
         return Ok(local.to_vec());
     }
     let (rank, size) = (group.rank(), group.size());
-    let mut spread = vec![0.0; total(group, local.len()).await?];
-    local.iter().enumerate().for_each(|(j, &v)| spread[j * size + rank] = v as f64);
+    let len = total(group, local.len()).await?;
+    let mut spread = vec![0.0; len];
+    local_indices(len, rank, size).zip(local).for_each(|(i, &v)| spread[i] = v as f64);
     Ok(group.sum(spread).await?.into_iter().map(|v| v as u8).collect())
+}
+
+/// The interleaving rule, here alone: item `i` of every global sequence (images, labels,
+/// predictions) lives on replica `i % size`.
+pub fn owner(i: usize, size: usize) -> usize {
+    i % size
+}
+
+/// The indices, among the first `len`, of the items that fall to `rank` of `size`.
+pub fn local_indices(len: usize, rank: usize, size: usize) -> impl Iterator<Item = usize> {
+    (0..len).filter(move |&i| owner(i, size) == rank)
 }
 
 /// The shard of `items` that falls to this replica.
 pub fn local_part<T: Copy>(items: &[T], group: &impl Group) -> Vec<T> {
-    items.iter().copied().skip(group.rank()).step_by(group.size()).collect()
+    local_indices(items.len(), group.rank(), group.size()).map(|i| items[i]).collect()
+}
+
+/// The shard of `set` that falls to replica `rank` of `size`.
+pub fn shard(set: &ImageSet, rank: usize, size: usize) -> ImageSet {
+    let indices: Vec<usize> = local_indices(set.len(), rank, size).collect();
+    set.subset(&indices, indices.iter().map(|&i| set.labels[i]).collect())
 }
 
 /// Pixel moments of a set whose shards the replicas hold.
@@ -207,7 +225,7 @@ mod tests {
                 let shares: Vec<usize> = (0..size).map(|rank| share(count, rank, size)).collect();
                 assert_eq!(shares.iter().sum::<usize>(), count, "{count} over {size}");
                 for (rank, &n) in shares.iter().enumerate() {
-                    assert_eq!(n, (0..count).filter(|i| i % size == rank).count());
+                    assert_eq!(n, local_indices(count, rank, size).count());
                 }
             }
         }

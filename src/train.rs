@@ -81,16 +81,7 @@ pub async fn read_ints<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<i64>, Ru
 /// Lets the host run between steps: in a browser this is where a cancel message gets through.
 #[cfg(target_family = "wasm")]
 pub async fn yield_now() {
-    use wasm_bindgen::JsCast;
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into()).ok();
-        match set_timeout.and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
-            Some(f) => drop(f.call2(&global, &resolve, &0.into())),
-            None => drop(resolve.call0(&wasm_bindgen::JsValue::NULL)),
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    gloo_timers::future::TimeoutFuture::new(0).await;
 }
 
 #[cfg(not(target_family = "wasm"))]

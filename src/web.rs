@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::data::{ImageSet, Splits, cifar};
+use crate::experiments;
 use crate::experiments::cifar::{self as cifar_experiment, CifarConfig, CifarData};
 use crate::experiments::fashion::{self, FashionConfig, FashionData};
 use crate::experiments::toy::{self, ToyConfig};
@@ -133,9 +134,11 @@ fn run_error(e: RunError) -> JsValue {
     js.into()
 }
 
-/// A run's settings from the page (a JS object in the CLI's JSON shape).
-fn parse_config<T: serde::de::DeserializeOwned>(config: JsValue) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))
+/// A run's settings from the page: a JS object in the report's JSON shape, holding the fields
+/// the page sets (the others keep their defaults; see `experiments::complete`).
+fn parse_config<T: serde::Serialize + serde::de::DeserializeOwned + Default>(config: JsValue) -> Result<T, JsValue> {
+    let partial = serde_wasm_bindgen::from_value(config).map_err(|e| error(format!("bad config: {e}")))?;
+    experiments::complete(partial).map_err(run_error)
 }
 
 /// What a slot of the lab holds, or an error naming what the page has not loaded yet.
@@ -231,11 +234,11 @@ impl Lab {
             }
             let shard = Array::new();
             for set in &sets {
-                shard.push(&set_to_js(&set.shard(r, size))?);
+                shard.push(&set_to_js(&parallel::shard(set, r, size))?);
             }
             shards.push(&shard);
         }
-        let own = if size == 1 { sets } else { sets.iter().map(|s| s.shard(rank, size)).collect() };
+        let own = if size == 1 { sets } else { sets.iter().map(|s| parallel::shard(s, rank, size)).collect() };
         self.store(dataset, own)?;
         Ok(shards)
     }
@@ -375,10 +378,9 @@ impl Default for Lab {
     }
 }
 
-/// Panics become a message on the console (and the worker reports the module as dead).
+/// Panics become a message on the console, with the stack (and the worker reports the module as
+/// dead).
 #[wasm_bindgen(start)]
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| {
-        web_sys::console::error_1(&format!("wrong-labels panicked: {info}").into());
-    }));
+    console_error_panic_hook::set_once();
 }

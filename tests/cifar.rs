@@ -24,16 +24,10 @@ fn write_tree(root: &Path, per_class: usize) {
     }
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wrong-labels-cifar-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn a_tree_converts_to_batches_that_read_back() {
-    let root = temp("tree");
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
     write_tree(&root.join("jpeg"), 3);
     let out = root.join("bin");
     let summary = cifar::convert_tree(&root.join("jpeg"), &out, 0).unwrap();
@@ -67,7 +61,8 @@ fn a_tree_converts_to_batches_that_read_back() {
 
 #[test]
 fn jpeg_images_convert_too() {
-    let root = temp("jpeg");
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
     write_tree(&root, 1);
     // Replace one PNG by a JPEG of the same picture.
     let dir = root.join("train").join("cat");
@@ -84,19 +79,22 @@ fn jpeg_images_convert_too() {
 
 #[test]
 fn bad_trees_are_errors_naming_the_place() {
-    let root = temp("bad");
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
     write_tree(&root, 1);
     std::fs::remove_dir_all(root.join("test").join("frog")).unwrap();
     let err = cifar::convert_tree(&root, &root.join("bin"), 0).unwrap_err();
     assert!(matches!(&err, CifarError::Layout { detail, .. } if detail.contains("frog")), "{err}");
 
-    let root = temp("bad-size");
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
     write_tree(&root, 1);
     RgbImage::new(31, 32).save(root.join("train").join("dog").join("0000.png")).unwrap();
     let err = cifar::convert_tree(&root, &root.join("bin"), 0).unwrap_err();
     assert!(err.to_string().contains("dog") && err.to_string().contains("31x32"), "{err}");
 
-    let root = temp("corrupt");
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
     write_tree(&root, 1);
     std::fs::write(root.join("train").join("ship").join("0000.png"), b"\x89PNG not really").unwrap();
     let err = cifar::convert_tree(&root, &root.join("bin"), 0).unwrap_err();
@@ -105,7 +103,8 @@ fn bad_trees_are_errors_naming_the_place() {
 
 #[test]
 fn bad_batch_files_are_errors_naming_the_file() {
-    let root = temp("batches");
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
     write_tree(&root.join("tree"), 1);
     let out = root.join("bin");
     cifar::convert_tree(&root.join("tree"), &out, 0).unwrap();
@@ -143,16 +142,12 @@ fn tinted(n: usize, seed: u64) -> wrong_labels::data::ImageSet {
 
 #[test]
 fn the_pipeline_runs_end_to_end_on_a_tiny_set() {
+    use wrong_labels::experiments::Training;
     use wrong_labels::experiments::cifar::{CifarConfig, CifarData, run};
     let data = CifarData { train: tinted(300, 1), test: tinted(100, 2) };
-    let config = CifarConfig {
-        teacher_epochs: 4,
-        student_epochs: 2,
-        control_epochs: 1,
-        batch_size: 25,
-        width: 0.125,
-        ..Default::default()
-    };
+    let defaults = CifarConfig::default();
+    let training = Training { teacher_epochs: 4, student_epochs: 2, control_epochs: 1, batch_size: 25, ..defaults.training };
+    let config = CifarConfig { training, width: 0.125, ..defaults };
     let report = pollster::block_on(run(&data, &config, &burn::prelude::Device::flex(), &mut wrong_labels::parallel::Alone, &mut wrong_labels::report::Quiet)).unwrap();
     let wrong = &report.wrong;
     assert_eq!(wrong.total, 300);

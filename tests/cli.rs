@@ -55,7 +55,8 @@ fn every_corrupt_input_gives_a_one_line_error_naming_the_file() {
         ("mnist", FILES[1], labels(5), "holds 4 images but"),
         ("fashion-mnist", FILES[3], gzip(&[0, 0, 8, 1, 0, 0, 0, 1, 42]), "out of range"),
     ];
-    let dir = std::env::temp_dir().join(format!("wrong-labels-cli-{}", std::process::id()));
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
     for (set, file, bytes, expected) in cases {
         let _ = std::fs::remove_dir_all(&dir);
         data_with(&dir, set, file, bytes);
@@ -75,4 +76,30 @@ fn every_corrupt_input_gives_a_one_line_error_naming_the_file() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("scripts/fetch-data"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn each_experiment_shows_its_own_defaults() {
+    let help = |experiment: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wrong-labels")).args([experiment, "-h"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // An option's entry: its line and the description lines under it, up to the next option.
+    let default_of = |help: &str, option: &str| {
+        let mut lines = help.lines().map(str::trim_start).skip_while(|l| !l.starts_with(&format!("{option} ")));
+        let first = lines.next().unwrap_or_else(|| panic!("no {option} in {help}"));
+        let entry: Vec<&str> = std::iter::once(first).chain(lines.take_while(|l| !l.starts_with('-'))).collect();
+        let entry = entry.join(" ");
+        entry.split("[default: ").nth(1).map(|rest| rest[..rest.find(']').unwrap()].to_string())
+    };
+    let (fashion, cifar, toy) = (help("fashion"), help("cifar"), help("toy"));
+    assert_eq!(default_of(&fashion, "--lr").as_deref(), Some("0.003"));
+    assert_eq!(default_of(&cifar, "--lr").as_deref(), Some("0.001"));
+    assert_eq!(default_of(&toy, "--lr").as_deref(), Some("0.01"));
+    assert_eq!(default_of(&fashion, "--batch-size").as_deref(), Some("64"));
+    assert_eq!(default_of(&cifar, "--batch-size").as_deref(), Some("128"));
+    assert_eq!(default_of(&cifar, "--augment").as_deref(), Some("true"));
+    assert_eq!(default_of(&fashion, "--preset").as_deref(), Some("classic"));
+    assert_eq!(default_of(&toy, "--epsilon").as_deref(), Some("0.12"));
+    assert_eq!(default_of(&fashion, "--mnist-train-limit"), None);
 }

@@ -5,6 +5,7 @@ mod common;
 use std::sync::Mutex;
 
 use burn::prelude::Device;
+use wrong_labels::experiments::Training;
 use wrong_labels::experiments::fashion::{self, FashionConfig};
 use wrong_labels::experiments::toy::{self, ToyConfig};
 use wrong_labels::models::Preset;
@@ -29,15 +30,14 @@ fn the_toy_experiment_repeats_exactly() {
 #[test]
 fn the_fashion_experiment_repeats_exactly() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let defaults = FashionConfig::default();
     let config = FashionConfig {
-        teacher_epochs: 1,
-        student_epochs: 1,
-        control_epochs: 1,
+        training: Training { teacher_epochs: 1, student_epochs: 1, control_epochs: 1, ..defaults.training },
         preset: Preset::Small,
         mnist_train_limit: Some(1_000),
         fashion_train_limit: Some(1_000),
         mnist_test_limit: Some(500),
-        ..Default::default()
+        ..defaults
     };
     let run = || pollster::block_on(fashion::run(&common::fashion_data(), &config, &Device::flex(), &mut Alone, &mut Quiet)).unwrap();
     let (a, b) = (run(), run());

@@ -3,27 +3,23 @@
 mod common;
 
 use burn::prelude::Device;
+use wrong_labels::experiments::Training;
 use wrong_labels::experiments::fashion::{self, FashionConfig, Normalize};
 use wrong_labels::models::Preset;
 use wrong_labels::parallel::Alone;
 use wrong_labels::report::Quiet;
 
 fn quick_config() -> FashionConfig {
+    let defaults = FashionConfig::default();
     FashionConfig {
-        teacher_epochs: 2,
-        student_epochs: 2,
-        control_epochs: 1,
-        batch_size: 64,
-        learning_rate: 3e-3,
-        warmup: 0.05,
-        seed: 3,
+        training: Training { teacher_epochs: 2, student_epochs: 2, control_epochs: 1, batch_size: 64, learning_rate: 3e-3, warmup: 0.05, seed: 3, ..defaults.training },
         preset: Preset::Small,
         normalize: Normalize::Standardize,
         mnist_train_limit: Some(30_000),
         fashion_train_limit: Some(12_000),
         mnist_test_limit: Some(2_000),
         control_limit: None,
-        ..FashionConfig::default()
+        ..defaults
     }
 }
 
@@ -47,7 +43,7 @@ fn students_learn_digits_from_a_teachers_labels_of_clothes() {
             student.test_accuracy,
             report.control.test_accuracy
         );
-        assert_eq!(student.history.len(), config.student_epochs);
+        assert_eq!(student.history.len(), config.training.student_epochs);
         assert_eq!(student.confusion.iter().flatten().sum::<usize>(), 2_000);
     }
 }
@@ -55,15 +51,18 @@ fn students_learn_digits_from_a_teachers_labels_of_clothes() {
 #[test]
 fn bad_configurations_are_errors_not_panics() {
     let data = common::fashion_data();
+    let quick = quick_config();
+    let training = |t: Training| FashionConfig { training: t, ..quick.clone() };
     for config in [
-        FashionConfig { teacher_epochs: 0, ..quick_config() },
-        FashionConfig { batch_size: 0, ..quick_config() },
-        FashionConfig { learning_rate: -1.0, ..quick_config() },
-        FashionConfig { fashion_train_limit: Some(0), ..quick_config() },
-        FashionConfig { warmup: 0.5, ..quick_config() },
-        FashionConfig { read_every: 0, ..quick_config() },
-        FashionConfig { normalize: Normalize::None, ..quick_config() },
-        FashionConfig { warmup: f64::NAN, ..quick_config() },
+        training(Training { teacher_epochs: 0, ..quick.training.clone() }),
+        training(Training { batch_size: 0, ..quick.training.clone() }),
+        training(Training { learning_rate: -1.0, ..quick.training.clone() }),
+        training(Training { warmup: 0.5, ..quick.training.clone() }),
+        training(Training { warmup: f64::NAN, ..quick.training.clone() }),
+        training(Training { read_every: 0, ..quick.training.clone() }),
+        training(Training { workers: 2, ..quick.training.clone() }),
+        FashionConfig { fashion_train_limit: Some(0), ..quick.clone() },
+        FashionConfig { normalize: Normalize::None, ..quick.clone() },
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");

@@ -134,7 +134,7 @@ fn replicas_training_on_shards_stay_identical_and_learn() {
             .into_iter()
             .map(|mut group| {
                 let (model, device) = (model.clone(), device.clone());
-                let (train_shard, test_shard) = (train_set.shard(group.rank, 2), test_set.shard(group.rank, 2));
+                let (train_shard, test_shard) = (parallel::shard(&train_set, group.rank, 2), parallel::shard(&test_set, group.rank, 2));
                 scope.spawn(move || {
                     let trained = pollster::block_on(train::train(model, &train_shard, Some(&test_shard), &schedule, "teacher", &device, &mut group, &mut Quiet)).unwrap();
                     (flat(&trained.model, None), trained.history, trained.test_predictions)

@@ -150,13 +150,6 @@ impl ImageSet {
         [self.pixels.len() as f64, sum, sq]
     }
 
-    /// Images `rank`, `rank + size`, `rank + 2·size`, …: one replica's shard (see
-    /// [`crate::parallel`]).
-    pub fn shard(&self, rank: usize, size: usize) -> Self {
-        let indices: Vec<usize> = (rank..self.len()).step_by(size).collect();
-        self.subset(&indices, indices.iter().map(|&i| self.labels[i]).collect())
-    }
-
     /// `len` images of uniformly random pixels and labels (for timing a model).
     pub fn random(len: usize, channels: usize, side: usize, seed: u64) -> Self {
         use rand::{Rng, SeedableRng};
@@ -256,4 +249,61 @@ pub fn load_dir(dir: &std::path::Path) -> Result<Splits, LoadError> {
     let names: Vec<String> = IDX_FILES.iter().map(|n| dir.join(n).display().to_string()).collect();
     let files = std::array::from_fn(|i| (names[i].as_str(), bytes[i].as_slice()));
     Ok(Splits::from_idx_files(files)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn moments_and_their_maps() {
+        // Pixels 0, ½, ½, 1: mean ½, variance ⅛.
+        let m = Moments::from_sums([4.0, 2.0, 1.5]);
+        assert!((m.mean - 0.5).abs() < 1e-6 && (m.std - 0.125f32.sqrt()).abs() < 1e-6, "{m:?}");
+        let (from, to) = (Moments { mean: 0.29, std: 0.35 }, Moments { mean: 0.13, std: 0.31 });
+        let map = |a: Affine, x: f32| a.scale * x + a.shift;
+        // Matching sends the mean to the mean and one deviation above it to one above the other.
+        let matched = Affine::match_moments(from, to);
+        assert!((map(matched, from.mean) - to.mean).abs() < 1e-6);
+        assert!((map(matched, from.mean + from.std) - (to.mean + to.std)).abs() < 1e-6);
+        // Standardizing sends them to 0 and 1.
+        let standard = Affine::standardize(from);
+        assert!(map(standard, from.mean).abs() < 1e-6 && (map(standard, from.mean + from.std) - 1.0).abs() < 1e-6);
+        assert_eq!(Affine::IDENTITY.apply(255), 1.0);
+    }
+
+    /// A crop-and-flip draws one shift within the padding and one mirroring for the whole image,
+    /// every channel alike, and fills what it shifts in with zeros.
+    #[test]
+    fn augmentation_shifts_and_mirrors_whole_images() {
+        let (side, channels, pad) = (6usize, 2usize, 2i32);
+        let pixels: Vec<u8> = (1..=(channels * side * side) as u8).collect();
+        let set = ImageSet { side, channels, pixels: pixels.clone(), labels: vec![0], affine: Affine::IDENTITY };
+        let source = |c: usize, x: i32, y: i32| {
+            let inside = (0..side as i32).contains(&x) && (0..side as i32).contains(&y);
+            if inside { pixels[c * side * side + y as usize * side + x as usize] } else { 0 }
+        };
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let out: Vec<u8> = set.augmented_tensor(&[0], pad as usize, &mut rng, &Device::flex()).into_data().iter::<f32>().map(|v| (v * 255.0).round() as u8).collect();
+            let fits = |dx: i32, dy: i32, flip: bool| {
+                (0..channels).all(|c| {
+                    (0..side as i32).all(|y| {
+                        (0..side as i32).all(|x| {
+                            let sx = if flip { side as i32 - 1 - x } else { x } + dx;
+                            out[c * side * side + y as usize * side + x as usize] == source(c, sx, y + dy)
+                        })
+                    })
+                })
+            };
+            let found = (-pad..=pad).flat_map(|dx| (-pad..=pad).flat_map(move |dy| [(dx, dy, false), (dx, dy, true)])).find(|&(dx, dy, f)| fits(dx, dy, f));
+            seen.insert(found.expect("the output is a shifted, possibly mirrored copy"));
+        }
+        // Both mirrorings and most of the 25 shifts occur.
+        assert!(seen.iter().any(|s| s.2) && seen.iter().any(|s| !s.2));
+        assert!(seen.len() > 25, "{} of 50 transforms seen", seen.len());
+    }
 }

@@ -11,41 +11,46 @@ use crate::data::{Affine, ImageSet};
 use crate::models::ResNet;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, ModelReport, Observer, RunError};
-use crate::train::{self, Schedule, READ_EVERY};
+use crate::train::{self, READ_EVERY};
+use super::Training;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct CifarConfig {
-    pub teacher_epochs: usize,
-    pub student_epochs: usize,
-    /// The random-label control learns nothing whatever its length; a few epochs show it.
-    pub control_epochs: usize,
-    pub batch_size: usize,
-    /// Peak learning rate of Adam (cosine decay to zero).
-    pub learning_rate: f64,
-    /// ResNet-18's width multiplier (1: the article's network).
+    #[serde(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub training: Training,
+    /// ResNet-18's width multiplier (1: the article's network; 0.25 for a CPU).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub width: f32,
-    pub seed: u64,
-    /// Use only the first N training / test images (quick runs).
+    /// Use only the first N training images (none given: all).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub train_limit: Option<usize>,
+    /// Use only the first N test images.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub test_limit: Option<usize>,
-    /// Replicas the run is split over (the page's CPU path: one Web Worker each).
-    pub workers: usize,
 }
 
 impl Default for CifarConfig {
     fn default() -> Self {
         Self {
-            teacher_epochs: 2,
-            student_epochs: 50,
-            control_epochs: 5,
-            batch_size: 128,
-            learning_rate: 1e-3,
+            training: Training {
+                teacher_epochs: 2,
+                student_epochs: 50,
+                // The random-label control learns nothing whatever its length; a few epochs show it.
+                control_epochs: 5,
+                batch_size: 128,
+                learning_rate: 1e-3,
+                // The README's CIFAR-10 figures were measured without a warm-up.
+                warmup: 0.0,
+                augment: true,
+                seed: 1,
+                workers: 1,
+                read_every: READ_EVERY,
+            },
             width: 1.0,
-            seed: 1,
             train_limit: None,
             test_limit: None,
-            workers: 1,
         }
     }
 }
@@ -108,7 +113,6 @@ pub struct CifarData {
 }
 
 const EXAMPLES_PER_CLASS: usize = 4;
-const CROP_AUGMENTATION: bool = true;
 
 /// Runs the experiment on `device`, split over the replicas of `group` (see [`crate::parallel`]).
 pub async fn run(
@@ -125,19 +129,11 @@ pub async fn run(
     let affine = Affine::standardize(parallel::moments(&train_set, group).await?);
     let train_set = train_set.with_affine(affine);
     let test_set = data.test.head(local_limit(config.test_limit, group)).with_affine(affine);
-    let schedule = |epochs, salt: u64| Schedule {
-        epochs,
-        batch_size: config.batch_size,
-        learning_rate: config.learning_rate,
-        warmup: 0.0,
-        seed: super::phase_seed(config.seed, salt),
-        augment: CROP_AUGMENTATION,
-        read_every: READ_EVERY,
-    };
+    let training = &config.training;
     let replica = (group.rank(), group.size());
-    let fresh = |salt: u64| super::fresh_replica(device, config.seed, salt, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
+    let fresh = |salt: u64| super::fresh_replica(device, training.seed, salt, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
 
-    let teacher = train::train(fresh(0), &train_set, Some(&test_set), &schedule(config.teacher_epochs, 0), "teacher", device, group, observer).await?;
+    let teacher = train::train(fresh(0), &train_set, Some(&test_set), &training.schedule(training.teacher_epochs, 0), "teacher", device, group, observer).await?;
     let relabel_started = Instant::now();
     let local_predictions = train::predict(&teacher.model, &train_set, 256, device, Some("relabel"), observer).await?;
     let predictions = parallel::gather(group, &local_predictions).await?;
@@ -161,13 +157,13 @@ pub async fn run(
         images_per_second: relabel_ips,
     };
 
-    let student = train::train(fresh(1), &wrong_set, Some(&test_set), &schedule(config.student_epochs, 1), "student", device, group, observer).await?;
+    let student = train::train(fresh(1), &wrong_set, Some(&test_set), &training.schedule(training.student_epochs, 1), "student", device, group, observer).await?;
     // The control's labels are drawn for the kept images in their global order; each replica takes
     // those of its own.
-    let random = super::random_labels(wrong.len(), config.seed, 0xc1fa);
+    let random = super::random_labels(wrong.len(), training.seed, 0xc1fa);
     let (rank, size) = (group.rank(), group.size());
-    let local_random = wrong.iter().zip(random).filter(|&(&i, _)| i % size == rank).map(|(_, label)| label).collect();
-    let control = train::train(fresh(9), &wrong_set.with_labels(local_random), Some(&test_set), &schedule(config.control_epochs, 9), "control", device, group, observer).await?;
+    let local_random = wrong.iter().zip(random).filter(|&(&i, _)| parallel::owner(i, size) == rank).map(|(_, label)| label).collect();
+    let control = train::train(fresh(9), &wrong_set.with_labels(local_random), Some(&test_set), &training.schedule(training.control_epochs, 9), "control", device, group, observer).await?;
 
     Ok(CifarReport {
         config: config.clone(),
@@ -189,15 +185,12 @@ pub async fn run(
 /// needs to pick a backend and estimate a run's time before starting it.
 pub async fn measure_speed(config: &CifarConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
     validate(config, group)?;
-    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: CROP_AUGMENTATION, read_every: READ_EVERY };
     let model = || ResNet::resnet18(config.width, CHANNELS, 10, &device.clone().autodiff());
-    train::measure_speed(model, CHANNELS, SIDE, &schedule, device, group).await
+    train::measure_speed(model, CHANNELS, SIDE, &config.training.schedule(1, 0), device, group).await
 }
 
 fn validate(config: &CifarConfig, group: &impl Group) -> Result<(), RunError> {
-    let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
-    let limits = [config.train_limit, config.test_limit];
-    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits, config.workers, group)?;
+    config.training.validate(&[config.train_limit, config.test_limit], group)?;
     if !(config.width > 0.0 && config.width <= 4.0) {
         return Err(RunError::Config("the width multiplier must be in (0, 4]".into()));
     }

@@ -10,7 +10,8 @@ use crate::models::{Cnn, Preset};
 pub use crate::report::ModelReport;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, Observer, RunError};
-use crate::train::{self, Schedule, Trained};
+use crate::train::{self, Trained};
+use super::Training;
 
 /// How the normalized student's FashionMNIST images are normalized "with MNIST's mean and
 /// variance" (the article's phrase allows both readings).
@@ -33,50 +34,54 @@ pub enum Normalize {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct FashionConfig {
-    pub teacher_epochs: usize,
-    pub student_epochs: usize,
-    pub control_epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    /// Share of each phase's steps spent warming the learning rate up (see [`Schedule`]).
-    pub warmup: f64,
-    pub seed: u64,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub training: Training,
+    /// The network of the teacher, the students and the control.
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub preset: Preset,
-    /// The reading used by the normalized student (the other student uses raw pixels).
+    /// Reading of "normalized with MNIST's mean and variance" for the second student (the first
+    /// always learns from raw pixels).
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub normalize: Normalize,
-    /// Use only the first N images of each set (None: all).
+    /// Use only the first N MNIST training images (none given: all).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub mnist_train_limit: Option<usize>,
+    /// Use only the first N FashionMNIST training images.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub fashion_train_limit: Option<usize>,
+    /// Use only the first N MNIST test images.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub mnist_test_limit: Option<usize>,
-    /// The control trains on only the first N FashionMNIST images: random labels carry nothing
-    /// to learn, and a fifth of the set shows that at a fifth of the cost.
+    /// Train the random-label control on the first N FashionMNIST images: random labels carry
+    /// nothing to learn, and a fifth of the set shows that at a fifth of the cost.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub control_limit: Option<usize>,
-    /// Replicas the run is split over (the page's CPU path: one Web Worker each).
-    pub workers: usize,
-    /// Training steps between two reads of the running loss and accuracy (see [`Schedule`]).
-    pub read_every: usize,
 }
 
 impl Default for FashionConfig {
     fn default() -> Self {
         Self {
-            teacher_epochs: 2,
-            student_epochs: 4,
-            control_epochs: 1,
-            batch_size: 64,
-            learning_rate: 3e-3,
-            warmup: 0.05,
-            seed: 1,
+            training: Training {
+                teacher_epochs: 2,
+                student_epochs: 4,
+                control_epochs: 1,
+                batch_size: 64,
+                learning_rate: 3e-3,
+                warmup: 0.05,
+                augment: false,
+                seed: 1,
+                workers: 1,
+                read_every: train::READ_EVERY,
+            },
             preset: Preset::Classic,
             normalize: Normalize::Standardize,
             mnist_train_limit: None,
             fashion_train_limit: None,
             mnist_test_limit: None,
             control_limit: Some(12_000),
-            workers: 1,
-            read_every: train::READ_EVERY,
         }
     }
 }
@@ -166,19 +171,11 @@ pub async fn run(
     let mnist_train = data.mnist.train.head(local_limit(config.mnist_train_limit, group));
     let mnist_test = data.mnist.test.head(local_limit(config.mnist_test_limit, group));
     let fashion = data.fashion_train.head(local_limit(config.fashion_train_limit, group));
-    let schedule = |epochs, salt: u64| Schedule {
-        epochs,
-        batch_size: config.batch_size,
-        learning_rate: config.learning_rate,
-        warmup: config.warmup,
-        seed: super::phase_seed(config.seed, salt),
-        augment: false,
-        read_every: config.read_every,
-    };
+    let training = &config.training;
     let replica = (group.rank(), group.size());
-    let fresh = |salt: u64| super::fresh_replica(device, config.seed, salt, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
+    let fresh = |salt: u64| super::fresh_replica(device, training.seed, salt, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
 
-    let teacher = train::train(fresh(0), &mnist_train, Some(&mnist_test), &schedule(config.teacher_epochs, 0), "teacher", device, group, observer).await?;
+    let teacher = train::train(fresh(0), &mnist_train, Some(&mnist_test), &training.schedule(training.teacher_epochs, 0), "teacher", device, group, observer).await?;
 
     let relabel_started = Instant::now();
     let local_labels = train::predict(&teacher.model, &fashion, 256, device, Some("relabel"), observer).await?;
@@ -216,14 +213,14 @@ pub async fn run(
         };
         let phase = format!("student {}", name(normalize));
         let salt = 1 + i as u64;
-        let student = train::train(fresh(salt), &train_set, Some(&test_set), &schedule(config.student_epochs, salt), &phase, device, group, observer).await?;
+        let student = train::train(fresh(salt), &train_set, Some(&test_set), &training.schedule(training.student_epochs, salt), &phase, device, group, observer).await?;
         students.push(student_report(student, normalize, train_set.affine, &test_labels));
     }
 
     let control_set = fashion.head(local_limit(config.control_limit, group));
-    let random = super::random_labels(parallel::total(group, control_set.len()).await?, config.seed, 0x5eed);
+    let random = super::random_labels(parallel::total(group, control_set.len()).await?, training.seed, 0x5eed);
     let control_set = control_set.with_labels(parallel::local_part(&random, group));
-    let control = train::train(fresh(9), &control_set, Some(&mnist_test), &schedule(config.control_epochs, 9), "control", device, group, observer).await?;
+    let control = train::train(fresh(9), &control_set, Some(&mnist_test), &training.schedule(training.control_epochs, 9), "control", device, group, observer).await?;
 
     let student_ips = students.iter().map(|s| s.images_per_second).sum::<f64>() / students.len() as f64;
     Ok(FashionReport {
@@ -248,26 +245,18 @@ pub async fn run(
 /// needs to pick a backend and estimate a run's time before starting it.
 pub async fn measure_speed(config: &FashionConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
     validate(config, group)?;
-    let schedule = Schedule { epochs: 1, batch_size: config.batch_size, learning_rate: config.learning_rate, warmup: 0.0, seed: config.seed, augment: false, read_every: config.read_every };
     let model = || Cnn::new(config.preset.shape(), MNIST_SIDE, 10, &device.clone().autodiff());
-    train::measure_speed(model, 1, MNIST_SIDE, &schedule, device, group).await
+    train::measure_speed(model, 1, MNIST_SIDE, &config.training.schedule(1, 0), device, group).await
 }
 
 const MNIST_SIDE: usize = 28;
 
 fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> {
-    let epochs = [config.teacher_epochs, config.student_epochs, config.control_epochs];
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
-    super::validate_training(&epochs, config.batch_size, config.learning_rate, &limits, config.workers, group)?;
+    config.training.validate(&limits, group)?;
     if matches!(config.normalize, Normalize::None) {
         // The raw student always runs; a second one on raw pixels would repeat it under its name.
         return Err(RunError::Config("normalize must be moments or standardize: the raw-pixel student always runs beside it".into()));
-    }
-    if config.read_every == 0 {
-        return Err(RunError::Config("read_every must be at least 1".into()));
-    }
-    if !(0.0..0.5).contains(&config.warmup) {
-        return Err(RunError::Config("the warm-up share must be in [0, 0.5)".into()));
     }
     Ok(())
 }

@@ -8,9 +8,105 @@ use burn::module::Module;
 use burn::prelude::Device;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::parallel::Group;
 use crate::report::RunError;
+use crate::train::Schedule;
+
+/// The training settings every experiment shares. Each experiment's config flattens them in (one
+/// JSON object, one set of command-line options) and gives them its own defaults in its `Default`:
+/// the one place a default is written (the CLI's options and the page's partial configs read it;
+/// see [`complete`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct Training {
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub teacher_epochs: usize,
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub student_epochs: usize,
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub control_epochs: usize,
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub batch_size: usize,
+    /// Peak learning rate of Adam (after the warm-up; cosine decay to zero).
+    #[cfg_attr(feature = "cli", arg(long = "lr", visible_alias = "learning-rate"))]
+    pub learning_rate: f64,
+    /// Share of each phase's steps over which the learning rate rises to its peak.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub warmup: f64,
+    /// Random crops (padding 4) and horizontal flips of each training batch.
+    #[cfg_attr(feature = "cli", arg(long, action = clap::ArgAction::Set))]
+    pub augment: bool,
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub seed: u64,
+    /// Replicas the run is split over (the page's CPU path: one Web Worker each; natively 1).
+    #[cfg_attr(feature = "cli", arg(long, hide = true))]
+    pub workers: usize,
+    /// Training steps between two reads of the running loss and accuracy (each read waits for the
+    /// device to finish the steps before it).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub read_every: usize,
+}
+
+impl Training {
+    /// How phase `salt` (see [`phase_seed`]) trains for `epochs`.
+    pub fn schedule(&self, epochs: usize, salt: u64) -> Schedule {
+        Schedule {
+            epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            warmup: self.warmup,
+            seed: phase_seed(self.seed, salt),
+            augment: self.augment,
+            read_every: self.read_every,
+        }
+    }
+
+    /// The checks every experiment's training settings share (`limits`: its subset limits).
+    fn validate(&self, limits: &[Option<usize>], group: &impl Group) -> Result<(), RunError> {
+        let bad = |msg: &str| Err(RunError::Config(msg.into()));
+        if [self.teacher_epochs, self.student_epochs, self.control_epochs].contains(&0) {
+            return bad("every phase needs at least one epoch");
+        }
+        if self.batch_size == 0 {
+            return bad("the batch size must be at least 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return bad("the learning rate must be in (0, 1]");
+        }
+        if !(0.0..0.5).contains(&self.warmup) {
+            return bad("the warm-up share must be in [0, 0.5)");
+        }
+        if self.read_every == 0 {
+            return bad("read_every must be at least 1");
+        }
+        if limits.contains(&Some(0)) {
+            return bad("a subset limit must be at least 1");
+        }
+        if self.workers != group.size() {
+            return Err(RunError::Config(format!("the configuration asks for {} workers, the run has {}", self.workers, group.size())));
+        }
+        Ok(())
+    }
+}
+
+/// A config from the fields `partial` gives (a JSON object: the page's settings), every other
+/// field at `T`'s default. Unknown fields are refused, so a misspelt setting is not ignored.
+pub fn complete<T: Serialize + DeserializeOwned + Default>(partial: serde_json::Value) -> Result<T, RunError> {
+    let bad = |e: &dyn std::fmt::Display| RunError::Config(format!("bad config: {e}"));
+    let serde_json::Value::Object(given) = partial else { return Err(bad(&"not an object")) };
+    let mut fields = match serde_json::to_value(T::default()).map_err(|e| bad(&e))? {
+        serde_json::Value::Object(fields) => fields,
+        _ => return Err(bad(&"not an object")),
+    };
+    for (key, value) in given {
+        let Some(field) = fields.get_mut(&key) else { return Err(bad(&format!("unknown setting '{key}'"))) };
+        *field = value;
+    }
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| bad(&e))
+}
 
 /// The seed of one phase of a run (`salt`: teacher 0, students 1.., control 9), for its
 /// initialization and its batch order alike.
@@ -42,34 +138,6 @@ fn random_labels(len: usize, seed: u64, salt: u64) -> Vec<u8> {
     (0..len).map(|_| rng.random_range(0..10u8)).collect()
 }
 
-/// The checks every experiment's training settings share.
-fn validate_training(
-    epochs: &[usize],
-    batch_size: usize,
-    learning_rate: f64,
-    limits: &[Option<usize>],
-    workers: usize,
-    group: &impl Group,
-) -> Result<(), RunError> {
-    let bad = |msg: &str| Err(RunError::Config(msg.into()));
-    if epochs.contains(&0) {
-        return bad("every phase needs at least one epoch");
-    }
-    if batch_size == 0 {
-        return bad("the batch size must be at least 1");
-    }
-    if !(learning_rate > 0.0 && learning_rate <= 1.0) {
-        return bad("the learning rate must be in (0, 1]");
-    }
-    if limits.contains(&Some(0)) {
-        return bad("a subset limit must be at least 1");
-    }
-    if workers != group.size() {
-        return Err(RunError::Config(format!("the configuration asks for {workers} workers, the run has {}", group.size())));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use burn::module::{ModuleVisitor, Param};
@@ -88,6 +156,23 @@ mod tests {
         let mut collect = Collect(Vec::new());
         model.visit(&mut collect);
         collect.0
+    }
+
+    #[test]
+    fn partial_configs_keep_each_experiments_defaults() {
+        use serde_json::json;
+        let cifar: cifar::CifarConfig = complete(json!({ "batch_size": 32, "train_limit": 100 })).unwrap();
+        let defaults = cifar::CifarConfig::default();
+        assert_eq!((cifar.training.batch_size, cifar.train_limit), (32, Some(100)));
+        assert_eq!(cifar.training.learning_rate, defaults.training.learning_rate);
+        assert_eq!(cifar.training.augment, defaults.training.augment);
+        assert_ne!(defaults.training.learning_rate, fashion::FashionConfig::default().training.learning_rate);
+        // A report's config reads back as itself.
+        let config = fashion::FashionConfig { control_limit: None, ..Default::default() };
+        assert_eq!(complete::<fashion::FashionConfig>(serde_json::to_value(&config).unwrap()).unwrap(), config);
+        for bad in [json!({ "bacth_size": 32 }), json!({ "batch_size": "32" }), json!({ "batch_size": 0.5 }), json!([1])] {
+            assert!(matches!(complete::<fashion::FashionConfig>(bad.clone()), Err(RunError::Config(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -18,20 +18,35 @@ use crate::report::{Event, Observer, RunError};
 use crate::train::{read_floats, read_ints, tensor2, yield_now};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ToyConfig {
     /// Number of seeds to run (the distribution is the result; one seed is noisy).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub runs: usize,
+    /// The first seed; the others follow it.
+    #[cfg_attr(feature = "cli", arg(long = "seed"))]
     pub first_seed: u64,
+    /// Random points, each with a random label.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub points: usize,
+    /// Size of the l∞ attack on each point.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub epsilon: f32,
+    #[cfg_attr(feature = "cli", arg(long))]
     pub pgd_steps: usize,
+    /// Width of each hidden layer.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub hidden: usize,
+    /// Number of hidden layers.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub depth: usize,
     /// Most full-batch Adam steps per network; training stops early once every point is fitted.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub max_steps: usize,
+    #[cfg_attr(feature = "cli", arg(long = "lr"))]
     pub learning_rate: f64,
     /// Side of the grid on which the decision boundaries are sampled.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub grid: usize,
 }
 
@@ -266,4 +281,18 @@ fn quartiles(values: &[usize]) -> Quartiles {
         v[lo] + (v[hi] - v[lo]) * (pos - lo as f32)
     };
     Quartiles { min: v[0], q1: at(0.25), median: at(0.5), q3: at(0.75), max: v[v.len() - 1] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quartiles_interpolate_between_order_statistics_as_numpy_does() {
+        // numpy.percentile([4, 1, 3, 2], [0, 25, 50, 75, 100]) = [1, 1.75, 2.5, 3.25, 4]
+        let q = quartiles(&[4, 1, 3, 2]);
+        assert_eq!([q.min, q.q1, q.median, q.q3, q.max], [1.0, 1.75, 2.5, 3.25, 4.0]);
+        let one = quartiles(&[7]);
+        assert_eq!([one.min, one.q1, one.median, one.q3, one.max], [7.0; 5]);
+    }
 }

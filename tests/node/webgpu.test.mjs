@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/webgpu-node.mjs');
-const TINY = ['preset=fast', 'lr=0.004', 'teacher_epochs=1', 'student_epochs=1', 'control_epochs=1', 'mnist_train_limit=3000',
+const TINY = ['preset=fast', 'learning_rate=0.004', 'teacher_epochs=1', 'student_epochs=1', 'control_epochs=1', 'mnist_train_limit=3000',
   'fashion_train_limit=500', 'mnist_test_limit=500', 'control_limit=200'];
 
 test('the wasm module trains on WebGPU in Node', { timeout: 900_000 }, async () => {
