@@ -1,19 +1,23 @@
 // The controller: reads the settings, chooses the backend by measuring it, feeds the data to the
 // workers, and wires their events to the views.
 
-import { DEFAULTS, PRESETS, presetValues, readState, writeState, fashionConfig, toyConfig, cifarConfig, fashionSeconds, cifarSeconds } from './state.js';
+import { SETTINGS, PRESETS, presetValues, parseState, parseSetting, writeState, fashionConfig, toyConfig, cifarConfig, fashionSeconds, cifarSeconds } from './state.js';
 import { FILES, loadDataset, cifarFiles, cifarSource } from './data.js';
 import { Pool, Cancelled, DeviceLost, workerCount } from './pool.js';
-import { Phases, Curves, el, pct, seconds, thumbnail, heatmap, drawToy, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
+import { Phases, Curves, settingsForm, el, pct, seconds, thumbnail, heatmap, drawToy, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
 
 const $ = (id) => document.getElementById(id);
-const state = readState();
+const { state, problems: urlProblems } = parseState(location.search);
 const published = { lastReport: null, state, busy: false };
 window.wrongLabels = published;
 
 // ---- settings forms <-> state <-> URL ----
 // A setting shown in several forms (seed, backend) is one setting: a change shows in every form.
-const forms = [$('fashion-settings'), $('toy-settings'), $('cifar-settings')];
+const forms = ['fashion', 'toy', 'cifar'].map((section) => {
+  const form = $(`${section}-settings`);
+  settingsForm(form, SETTINGS.filter((s) => s.forms?.includes(section)));
+  return form;
+});
 const inputs = forms.flatMap((form) => [...form.elements]);
 function showSettings() {
   for (const input of inputs) if (input.name in state) input.value = state[input.name];
@@ -25,13 +29,22 @@ for (const input of inputs) {
       const values = presetValues(input.value);
       for (const key of Object.keys({ ...PRESETS.article, preset: 1 })) state[key] = values[key];
     } else {
-      state[input.name] = typeof DEFAULTS[input.name] === 'number' ? Number(input.value) : input.value;
+      const { value, error } = parseSetting(input.name, input.value);
+      showProblems(error ? [error] : []);
+      if (!error) state[input.name] = value;
     }
     showSettings();
     writeState(state);
   });
 }
 showSettings();
+
+/** Says which settings were refused (each keeps its earlier value). */
+function showProblems(problems) {
+  $('settings-problems').hidden = !problems.length;
+  $('settings-problems').textContent = problems.length ? `Not used: ${problems.join('; ')}.` : '';
+}
+showProblems(urlProblems);
 
 function showExperiment(name) {
   state.experiment = name;

@@ -1,38 +1,47 @@
 // All settings, read from and written to the URL query, so a link can carry a configured run.
 
-export const DEFAULTS = {
-  experiment: 'fashion',
-  backend: 'auto',
-  // CPU workers (0: one per core, at most 8).
-  workers: 0,
-  seed: 1,
-  preset: 'quick',
-  // The quick preset (see PRESETS), chosen by measurement: students far above the control in
-  // about a minute and a half on a 2-core laptop (README).
-  model: 'fast',
-  teacher_epochs: 1,
-  student_epochs: 2,
-  control_epochs: 1,
-  batch_size: 64,
-  lr: 0.004,
-  normalize: 'standardize',
-  mnist_train_limit: 10000,
-  fashion_train_limit: 24000,
-  mnist_test_limit: 2000,
+/**
+ * Every setting of the page, one row each: its URL name and default; its valid values (`options`,
+ * [value, label] pairs, or a number range: `min`, `max`, and `step: 'any'` for a non-integer); its label; the forms that
+ * show it; and, per experiment, the Rust config field it fills (`fashion: 'learning_rate'`). The
+ * forms, the URL parsing and the configs sent to Rust all come from this table: a new setting is a
+ * new row (and a field of the Rust config, whose defaults fill whatever the page leaves out).
+ */
+export const SETTINGS = [
+  { name: 'experiment', value: 'fashion', options: [['fashion'], ['toy'], ['cifar']] },
+  { name: 'preset', value: 'quick', label: 'preset', forms: ['fashion'], options: [['quick', 'quick (about a minute)'], ['article', 'article (full scale)']] },
+  // The quick preset's values (see PRESETS), chosen by measurement: students far above the control
+  // in about a minute and a half on a 2-core laptop (README).
+  { name: 'teacher_epochs', value: 1, min: 1, max: 50, label: 'teacher epochs', forms: ['fashion'], fashion: 'teacher_epochs' },
+  { name: 'student_epochs', value: 2, min: 1, max: 50, label: 'student epochs', forms: ['fashion'], fashion: 'student_epochs' },
+  { name: 'control_epochs', value: 1, min: 1, max: 50, label: 'control epochs', forms: ['fashion'], fashion: 'control_epochs' },
+  { name: 'mnist_train_limit', value: 10000, min: 1, max: 60000, label: 'MNIST train images', forms: ['fashion'], fashion: 'mnist_train_limit' },
+  { name: 'fashion_train_limit', value: 24000, min: 1, max: 60000, label: 'FashionMNIST images', forms: ['fashion'], fashion: 'fashion_train_limit' },
+  { name: 'mnist_test_limit', value: 2000, min: 1, max: 10000, label: 'MNIST test images', forms: ['fashion'], fashion: 'mnist_test_limit' },
   // The random-label control learns nothing whatever its size; a few thousand images show it.
-  control_limit: 3000,
-  toy_runs: 1,
+  { name: 'control_limit', value: 3000, min: 1, max: 60000, label: 'control images', forms: ['fashion'], fashion: 'control_limit' },
+  { name: 'model', value: 'fast', label: 'model', forms: ['fashion'], fashion: 'preset', options: [['fast'], ['small'], ['classic', 'classic (article)']] },
+  { name: 'normalize', value: 'standardize', label: 'normalization', forms: ['fashion'], fashion: 'normalize', options: [['standardize', 'standardize with MNIST\'s mean & std'], ['moments', 'give clothes MNIST\'s mean & std']] },
+  { name: 'batch_size', value: 64, min: 1, max: 1024, label: 'batch', forms: ['fashion'], fashion: 'batch_size' },
+  { name: 'lr', value: 0.004, min: 0.00001, max: 1, step: 'any', label: 'learning rate', forms: ['fashion'], fashion: 'learning_rate' },
+  { name: 'toy_runs', value: 1, min: 1, max: 1000, label: 'seeds to average', forms: ['toy'], toy: 'runs' },
+  { name: 'epsilon', value: 0.12, min: 0, max: 1, step: 'any', label: 'ε', forms: ['toy'], toy: 'epsilon' },
   // CIFAR-10 at browser scale: a ResNet-18 an eighth as wide, on the first 5,000 training images.
-  cifar_width: 0.125,
-  cifar_teacher_epochs: 2,
-  cifar_student_epochs: 5,
-  cifar_control_epochs: 1,
-  cifar_train_limit: 5000,
-  cifar_test_limit: 1000,
-  cifar_batch_size: 64,
-  epsilon: 0.12,
-  autorun: 0,
-};
+  { name: 'cifar_width', value: 0.125, label: 'ResNet-18 width', forms: ['cifar'], cifar: 'width', options: [[0.0625, '1/16'], [0.125, '1/8'], [0.25, '1/4'], [0.5, '1/2'], [1, '1 (article)']] },
+  { name: 'cifar_teacher_epochs', value: 2, min: 1, max: 50, label: 'teacher epochs', forms: ['cifar'], cifar: 'teacher_epochs' },
+  { name: 'cifar_student_epochs', value: 5, min: 1, max: 100, label: 'student epochs', forms: ['cifar'], cifar: 'student_epochs' },
+  { name: 'cifar_control_epochs', value: 1, min: 1, max: 50, label: 'control epochs', forms: ['cifar'], cifar: 'control_epochs' },
+  { name: 'cifar_train_limit', value: 5000, min: 1, max: 50000, label: 'training images', forms: ['cifar'], cifar: 'train_limit' },
+  { name: 'cifar_test_limit', value: 1000, min: 1, max: 10000, label: 'test images', forms: ['cifar'], cifar: 'test_limit' },
+  { name: 'cifar_batch_size', value: 64, min: 1, max: 1024, label: 'batch', forms: ['cifar'], cifar: 'batch_size' },
+  { name: 'seed', value: 1, min: 0, max: 2 ** 32, label: 'seed', forms: ['fashion', 'toy', 'cifar'], fashion: 'seed', toy: 'first_seed', cifar: 'seed' },
+  { name: 'backend', value: 'auto', label: 'backend', forms: ['fashion', 'cifar'], options: [['auto', 'auto (the faster)'], ['webgpu', 'WebGPU'], ['cpu', 'CPU (wasm)']] },
+  { name: 'workers', value: 0, min: 0, max: 32, label: 'CPU workers', title: '0: one per core, at most 8', forms: ['fashion'] },
+  { name: 'autorun', value: 0, min: 0, max: 1 },
+];
+
+export const DEFAULTS = Object.fromEntries(SETTINGS.map((s) => [s.name, s.value]));
+const BY_NAME = new Map(SETTINGS.map((s) => [s.name, s]));
 
 /**
  * Presets of the fashion experiment: each sets the fields it names over DEFAULTS, and settings in
@@ -57,26 +66,45 @@ export const PRESETS = {
   },
 };
 
-const NUMBERS = new Set(Object.keys(DEFAULTS).filter((k) => typeof DEFAULTS[k] === 'number'));
-
 /** The values a preset gives every setting. */
 export function presetValues(preset) {
   return { ...DEFAULTS, ...(PRESETS[preset] ?? {}), preset: preset in PRESETS ? preset : DEFAULTS.preset };
 }
 
-export function readState(search = location.search) {
-  const params = new URLSearchParams(search);
-  const state = presetValues(params.get('preset'));
-  for (const [key, value] of params) {
-    if (!(key in DEFAULTS) || key === 'preset') continue;
-    if (NUMBERS.has(key)) {
-      const n = Number(value);
-      if (value.trim() !== '' && Number.isFinite(n)) state[key] = n;
-    } else {
-      state[key] = value;
-    }
+/** A setting's value read from text (a URL, a form), or why it is not one. */
+export function parseSetting(name, text) {
+  const setting = BY_NAME.get(name);
+  if (!setting) return { error: `'${name}' is not a setting` };
+  if (setting.options) {
+    const values = setting.options.map(([value]) => value);
+    const value = values.find((v) => String(v) === String(text) || (typeof v === 'number' && v === Number(text)));
+    return value === undefined ? { error: `${name} must be one of ${values.join(', ')}` } : { value };
   }
-  return state;
+  // Decimal notation only (Number() also reads '', ' ', '0x10' and 'Infinity').
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(String(text).trim()) ? Number(text) : NaN;
+  const kind = setting.step === 'any' ? 'a number' : 'a whole number';
+  if (!Number.isFinite(n) || (setting.step !== 'any' && !Number.isInteger(n)) || n < setting.min || n > setting.max) {
+    return { error: `${name} must be ${kind} from ${setting.min} to ${setting.max}` };
+  }
+  return { value: n };
+}
+
+/** The settings in a URL query over its preset's values, and a message for each one that is not
+ * valid (it keeps its preset's value). */
+export function parseState(search) {
+  const params = new URLSearchParams(search);
+  const problems = [];
+  const state = presetValues(params.get('preset'));
+  for (const [key, text] of params) {
+    const { value, error } = parseSetting(key, text);
+    if (error) problems.push(`${error}; '${text}' ignored`);
+    else if (key !== 'preset') state[key] = value;
+  }
+  return { state, problems };
+}
+
+export function readState(search = location.search) {
+  return parseState(search).state;
 }
 
 /** Writes the settings that differ from their preset's into the URL, without reloading. */
@@ -90,42 +118,15 @@ export function writeState(state) {
   history.replaceState(null, '', query ? `?${query}` : location.pathname);
 }
 
-/** The Rust `FashionConfig` for a state. */
-export function fashionConfig(s) {
-  return {
-    teacher_epochs: s.teacher_epochs,
-    student_epochs: s.student_epochs,
-    control_epochs: s.control_epochs,
-    batch_size: s.batch_size,
-    learning_rate: s.lr,
-    seed: s.seed,
-    preset: s.model,
-    normalize: s.normalize,
-    mnist_train_limit: s.mnist_train_limit,
-    fashion_train_limit: s.fashion_train_limit,
-    mnist_test_limit: s.mnist_test_limit,
-    control_limit: s.control_limit,
-  };
+/** The Rust config of `experiment` for a state: the fields its rows fill (Rust's defaults fill
+ * the rest). */
+export function config(experiment, state) {
+  return Object.fromEntries(SETTINGS.filter((s) => s[experiment]).map((s) => [s[experiment], state[s.name]]));
 }
 
-/** The Rust `ToyConfig` for a state (other fields keep their Rust defaults). */
-export function toyConfig(s) {
-  return { runs: s.toy_runs, first_seed: s.seed, epsilon: s.epsilon };
-}
-
-/** The Rust `CifarConfig` for a state (the learning rate keeps its Rust default). */
-export function cifarConfig(s) {
-  return {
-    teacher_epochs: s.cifar_teacher_epochs,
-    student_epochs: s.cifar_student_epochs,
-    control_epochs: s.cifar_control_epochs,
-    batch_size: s.cifar_batch_size,
-    width: s.cifar_width,
-    seed: s.seed,
-    train_limit: s.cifar_train_limit,
-    test_limit: s.cifar_test_limit,
-  };
-}
+export const fashionConfig = (state) => config('fashion', state);
+export const toyConfig = (state) => config('toy', state);
+export const cifarConfig = (state) => config('cifar', state);
 
 /** Passes of a fashion run: [training images, images only classified]. */
 function fashionImages(config) {

@@ -13,6 +13,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The controls of `settings` (rows of state.js's SETTINGS), each in its label, appended to `form`. */
+export function settingsForm(form, settings) {
+  for (const s of settings) {
+    const control = s.options
+      ? el('select', { name: s.name }, ...s.options.map(([value, label = value]) => el('option', { value: String(value) }, label)))
+      : el('input', { name: s.name, type: 'number', min: String(s.min), max: String(s.max), step: s.step ?? '1' });
+    form.append(el('label', s.title ? { title: s.title } : {}, `${s.label} `, control));
+  }
+}
+
 export function pct(x) {
   return `${(x * 100).toFixed(2)}%`;
 }

@@ -118,6 +118,24 @@ test('CPU workers: same seed and workers, same report; cancel, then run again; s
   }
 });
 
+test('settings the URL gets wrong are named on the page and keep their defaults; the run still works', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, `${server.url}?${SMALL}&lr=abc&batch_size=0&seed=-1&model=zzz&bogus=1&workers=1`);
+    const report = await waitForReport(page);
+    const shown = await page.textContent('#settings-problems');
+    for (const name of ['lr', 'batch_size', 'seed', 'model', 'bogus']) assert.ok(shown.includes(name), `${name} in: ${shown}`);
+    assert.equal(report.config.learning_rate, 0.004);
+    assert.equal(report.config.batch_size, 64);
+    assert.equal(report.config.seed, 1);
+    assert.equal(report.config.preset, 'fast');
+    assert.ok(report.teacher.test_accuracy > 0.5, `teacher ${report.teacher.test_accuracy}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a cancel pressed while the datasets download stops the run before it trains', async () => {
   const browser = await launch({ webgpu: false });
   try {

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, PRESETS, readState, fashionConfig, fashionSeconds, cifarConfig, cifarSeconds } from '../../www/state.js';
+import { SETTINGS, DEFAULTS, PRESETS, readState, parseState, parseSetting, config, fashionConfig, toyConfig, fashionSeconds, cifarConfig, cifarSeconds } from '../../www/state.js';
 
 test('a preset sets its fields, and settings in the URL override it', () => {
   assert.equal(readState('').preset, 'quick');
@@ -39,4 +39,39 @@ test('the CIFAR-10 estimate spans a strong and a weak teacher', () => {
   // Teacher 2 × 1,000; student and control 4 epochs on 40% or 80% of 1,000; classified: 1,000 + 6 test passes of 100, at 3×.
   const classified = (1000 + 6 * 100) / 3;
   assert.deepEqual(cifarSeconds(config, 10), [(2000 + 4 * 400 + classified) / 10, (2000 + 4 * 800 + classified) / 10]);
+});
+
+test('every default is a valid value of its setting', () => {
+  for (const { name, value } of SETTINGS) assert.deepEqual(parseSetting(name, String(value)), { value }, name);
+  for (const [preset, values] of Object.entries(PRESETS)) {
+    for (const [name, value] of Object.entries(values)) assert.deepEqual(parseSetting(name, String(value)), { value }, `${preset}.${name}`);
+  }
+});
+
+test('a bad URL setting is named, and keeps its default', () => {
+  const bad = ['lr=abc', 'lr=0', 'lr=-1', 'lr=NaN', 'lr=Infinity', 'lr=2', 'lr=', 'batch_size=0', 'batch_size=-5', 'batch_size=1.5',
+    'batch_size=1e9', 'batch_size=0x10', 'seed=-1', 'seed=1e300', 'seed=abc', 'teacher_epochs=0', 'teacher_epochs=999',
+    'student_epochs=2.5', 'control_epochs=%20', 'mnist_train_limit=60001', 'fashion_train_limit=-0.5', 'mnist_test_limit=0',
+    'control_limit=null', 'model=resnet', 'model=', 'normalize=none', 'backend=gpu', 'workers=-1', 'workers=33', 'preset=full',
+    'experiment=cats', 'cifar_width=0.3', 'cifar_batch_size=0', 'epsilon=-0.1', 'toy_runs=0', 'autorun=yes', 'bogus=1', '__proto__=1'];
+  assert.ok(bad.length >= 30);
+  for (const query of bad) {
+    const { state, problems } = parseState(`?${query}`);
+    assert.equal(problems.length, 1, query);
+    assert.ok(problems[0].includes(query.split('=')[0]), `${query}: ${problems[0]}`);
+    assert.deepEqual(state, { ...DEFAULTS }, query);
+  }
+  // Good values pass, whatever their spelling.
+  const { state, problems } = parseState('?lr=1e-3&batch_size=128&cifar_width=.25&seed=0&model=classic');
+  assert.deepEqual(problems, []);
+  assert.deepEqual([state.lr, state.batch_size, state.cifar_width, state.seed, state.model], [0.001, 128, 0.25, 0, 'classic']);
+});
+
+test('each Rust config gets the fields its rows name, under their Rust names', () => {
+  const state = readState('?lr=0.01&seed=7&toy_runs=3');
+  assert.equal(fashionConfig(state).learning_rate, 0.01);
+  assert.equal(fashionConfig(state).seed, 7);
+  assert.deepEqual(toyConfig(state), { runs: 3, epsilon: DEFAULTS.epsilon, first_seed: 7 });
+  assert.equal('lr' in fashionConfig(state), false);
+  assert.deepEqual(config('nothing', state), {});
 });
