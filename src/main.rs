@@ -12,10 +12,11 @@ use serde::Serialize;
 
 use wrong_labels::data::{self, ImageSet, LoadError, Splits, cifar};
 use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarData, CifarReport}};
-use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport};
+use wrong_labels::experiments::Training;
+use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
 use wrong_labels::parallel::Alone;
-use wrong_labels::report::{Event, Observer};
+use wrong_labels::report::{Event, Observer, Spread};
 
 #[derive(Parser)]
 #[command(version, about = "Learning from incorrectly labeled data (Wallace, Distill 2019)")]
@@ -78,6 +79,10 @@ struct Common {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "flex")]
     backend: Backend,
+    /// Repeat the run with seeds --seed, --seed + 1, … and print the mean, standard deviation and
+    /// range of each headline figure (the report then holds every run and the spreads).
+    #[arg(long, default_value_t = 1)]
+    seeds: u64,
 }
 
 #[derive(Args)]
@@ -146,10 +151,13 @@ fn run(cli: Cli) -> Result<(), String> {
             let device = device(args.common.backend)?;
             let (mnist, fashion_train) = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
             let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
-            let report = pollster::block_on(fashion::run(&data, &args.config, &device, &mut Alone, &mut Bars::new()))
-                .map_err(|e| e.to_string())?;
-            print_fashion(&report);
-            write_report(args.common.out.as_ref(), &report)
+            let reports = over_seeds(args.common.seeds, args.config.training.seed, |seed| {
+                let config = FashionConfig { training: Training { seed, ..args.config.training.clone() }, ..args.config.clone() };
+                let report = pollster::block_on(fashion::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
+                print_fashion(&report);
+                Ok(report)
+            })?;
+            finish(&args.common, reports, fashion_figures)
         }
         Command::Toy(args) => {
             let device = device(args.backend)?;
@@ -164,9 +172,13 @@ fn run(cli: Cli) -> Result<(), String> {
             let splits = cifar::load_dir(&args.common.data.join("cifar-10-batches-bin"))
                 .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
             let data = CifarData { train: ImageSet::from_color(splits.train), test: ImageSet::from_color(splits.test) };
-            let report = pollster::block_on(experiments::cifar::run(&data, &args.config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
-            print_cifar(&report);
-            write_report(args.common.out.as_ref(), &report)
+            let reports = over_seeds(args.common.seeds, args.config.training.seed, |seed| {
+                let config = CifarConfig { training: Training { seed, ..args.config.training.clone() }, ..args.config.clone() };
+                let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
+                print_cifar(&report);
+                Ok(report)
+            })?;
+            finish(&args.common, reports, cifar_figures)
         }
         Command::ConvertCifar(args) => {
             let written = cifar::convert_tree(&args.from, &args.to, args.seed).map_err(|e| e.to_string())?;
@@ -191,6 +203,54 @@ fn load_fashion(dir: &std::path::Path) -> Result<(Splits, ImageSet), LoadError> 
     let mnist = data::load_dir(&dir.join("mnist"))?;
     let fashion = data::load_dir(&dir.join("fashion-mnist"))?;
     Ok((mnist, fashion.train))
+}
+
+/// Runs `run` with the seeds `first`, `first + 1`, … (`count` of them).
+fn over_seeds<R>(count: u64, first: u64, run: impl FnMut(u64) -> Result<R, String>) -> Result<Vec<R>, String> {
+    if count == 0 {
+        return Err("--seeds must be at least 1".into());
+    }
+    (first..first.saturating_add(count)).map(run).collect()
+}
+
+/// Writes the report of one run, or of several (every run, and the spread of each of the
+/// `figures` over them, which it prints).
+fn finish<R: Serialize>(common: &Common, mut reports: Vec<R>, figures: impl Fn(&R) -> Vec<(&'static str, f64)>) -> Result<(), String> {
+    if reports.len() == 1 {
+        return write_report(common.out.as_ref(), &reports.remove(0));
+    }
+    let table: Vec<_> = reports.iter().map(figures).collect();
+    let spreads: Vec<Spread> = (0..table[0].len()).map(|k| Spread::of(table[0][k].0, table.iter().map(|row| row[k].1).collect())).collect();
+    println!("\nover {} seeds: {:>10} {:>8} {:>10} {:>10}", reports.len(), "mean", "sd", "min", "max");
+    for s in &spreads {
+        println!("{:<32} {:>10.2} {:>8.2} {:>10.2} {:>10.2}", s.figure, s.mean, s.sd, s.min, s.max);
+    }
+    #[derive(Serialize)]
+    struct Repeated<R> {
+        spreads: Vec<Spread>,
+        runs: Vec<R>,
+    }
+    write_report(common.out.as_ref(), &Repeated { spreads, runs: reports })
+}
+
+/// The headline figures of a fashion run, in percent.
+fn fashion_figures(r: &FashionReport) -> Vec<(&'static str, f64)> {
+    let mut figures = vec![("teacher (%)", r.teacher.test_accuracy)];
+    figures.extend(r.students.iter().map(|s| (if s.normalize == Normalize::None { "raw student (%)" } else { "normalized student (%)" }, s.test_accuracy)));
+    figures.push(("control (%)", r.control.test_accuracy));
+    figures.into_iter().map(|(name, accuracy)| (name, f64::from(accuracy) * 100.0)).collect()
+}
+
+/// The headline figures of a CIFAR-10 run: accuracies in percent, and the kept images.
+fn cifar_figures(r: &CifarReport) -> Vec<(&'static str, f64)> {
+    let percent = |x: f32| f64::from(x) * 100.0;
+    vec![
+        ("teacher, training images (%)", percent(r.teacher.train_accuracy)),
+        ("teacher, test images (%)", percent(r.teacher.test_accuracy)),
+        ("wrong images kept", r.wrong.kept as f64),
+        ("student (%)", percent(r.student.test_accuracy)),
+        ("control (%)", percent(r.control.test_accuracy)),
+    ]
 }
 
 fn write_report(path: Option<&PathBuf>, report: &impl Serialize) -> Result<(), String> {
@@ -268,7 +328,7 @@ fn pct(x: f32) -> String {
 
 fn print_fashion(r: &FashionReport) {
     println!("\n{:<28} {:>10} {:>10} {:>12}", "model", "MNIST test", "article", "train img/s");
-    println!("{:<28} {:>10} {:>10} {:>12.0}", "teacher (MNIST)", pct(r.teacher.test_accuracy), "99.10%", r.teacher.images_per_second);
+    println!("{:<28} {:>10} {:>10} {:>12.0}", "teacher (MNIST)", pct(r.teacher.test_accuracy), pct(r.paper.teacher_test_accuracy), r.teacher.images_per_second);
     for s in &r.students {
         let paper = s.paper_accuracy.map(pct).unwrap_or_default();
         let name = format!("student ({})", fashion::name(s.normalize));

@@ -43,6 +43,29 @@ pub struct ModelReport {
     pub images_per_second: f64,
 }
 
+/// One headline figure of an experiment repeated over several seeds: its mean, standard deviation
+/// (of the sample, n − 1) and range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub figure: String,
+    pub values: Vec<f64>,
+    pub mean: f64,
+    pub sd: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(figure: &str, values: Vec<f64>) -> Self {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n.max(1.0);
+        let sd = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Spread { figure: figure.into(), values, mean, sd, min, max }
+    }
+}
+
 /// Receives events and says whether the run should stop.
 pub trait Observer {
     fn event(&mut self, event: Event);
@@ -75,4 +98,18 @@ pub enum RunError {
     Device(String),
     #[error("the workers could not combine their results: {0}")]
     Workers(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_is_the_samples_mean_deviation_and_range() {
+        let s = Spread::of("x", vec![2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!((s.mean, s.min, s.max), (5.0, 2.0, 9.0));
+        // Sum of squared deviations 32, over n − 1 = 7.
+        assert!((s.sd - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+        assert_eq!(Spread::of("one", vec![3.0]).sd, 0.0);
+    }
 }

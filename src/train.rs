@@ -232,7 +232,8 @@ pub async fn parallel_accuracy(predictions: &[u8], labels: &[u8], group: &mut im
 /// code in the background for seconds (a small model's rate triples over its first ten seconds).
 /// So steps run untimed for [`WARM_UP_SECONDS`] (at least one), then in timed windows of at least
 /// [`WINDOW_SECONDS`], until two windows agree within [`STEADY`] or [`MAX_TIMED_SECONDS`] have
-/// passed; the last window's rate is the answer. The replicas agree on when to stop.
+/// passed; the last window's rate is the answer. The replicas agree on when to stop; a cancel seen
+/// by `observer` stops it at the next step.
 pub async fn measure_speed<M: Classifier>(
     model: impl Fn() -> M,
     channels: usize,
@@ -240,10 +241,11 @@ pub async fn measure_speed<M: Classifier>(
     schedule: &Schedule,
     device: &Device,
     group: &mut impl Group,
+    observer: &impl Observer,
 ) -> Result<f64, RunError> {
     let batch = parallel::share(schedule.batch_size, group.rank(), group.size());
     let one_epoch = Schedule { epochs: 1, ..*schedule };
-    let mut quiet = crate::report::Quiet;
+    let mut quiet = CancelOnly(observer);
     let warm_up = ImageSet::random(batch, channels, side, schedule.seed);
     let started = Instant::now();
     loop {
@@ -273,6 +275,16 @@ pub async fn measure_speed<M: Classifier>(
             return Ok(rate);
         }
         (previous, images, seconds) = (Some(rate), 0.0, 0.0);
+    }
+}
+
+/// Passes on a cancel, and none of the events: a measurement's phases are not the run's.
+struct CancelOnly<'a, O>(&'a O);
+
+impl<O: Observer> Observer for CancelOnly<'_, O> {
+    fn event(&mut self, _event: Event) {}
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
     }
 }
 

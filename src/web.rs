@@ -100,16 +100,16 @@ fn describe(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Forwards events to a JS callback and reads the shared cancel flag.
+/// Forwards events to a JS callback (if any) and reads the shared cancel flag.
 struct JsObserver {
-    callback: Function,
+    callback: Option<Function>,
     cancelled: Rc<Cell<bool>>,
 }
 
 impl Observer for JsObserver {
     fn event(&mut self, event: Event) {
-        if let Ok(value) = to_js(&event) {
-            let _ = self.callback.call1(&JsValue::NULL, &value);
+        if let (Some(callback), Ok(value)) = (&self.callback, to_js(&event)) {
+            let _ = callback.call1(&JsValue::NULL, &value);
         }
     }
     fn cancelled(&self) -> bool {
@@ -280,7 +280,7 @@ impl Lab {
     #[wasm_bindgen(js_name = runFashion)]
     pub fn run_fashion(&self, config: JsValue, on_event: Function) -> Promise {
         let (device, mnist, fashion, mut workers) = (self.device.clone(), self.mnist.clone(), self.fashion.clone(), self.workers.borrow().clone());
-        let mut observer = self.observer(on_event);
+        let mut observer = self.observer(Some(on_event));
         future_to_promise(async move {
             let config: FashionConfig = parse_config(config)?;
             let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
@@ -295,7 +295,7 @@ impl Lab {
     #[wasm_bindgen(js_name = runCifar)]
     pub fn run_cifar(&self, config: JsValue, on_event: Function) -> Promise {
         let (device, data, mut workers) = (self.device.clone(), self.cifar.clone(), self.workers.borrow().clone());
-        let mut observer = self.observer(on_event);
+        let mut observer = self.observer(Some(on_event));
         future_to_promise(async move {
             let config: CifarConfig = parse_config(config)?;
             let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
@@ -310,11 +310,12 @@ impl Lab {
     /// The page picks a backend and estimates a run's time from it.
     pub fn measure(&self, experiment: String, config: JsValue) -> Promise {
         let (device, mut workers) = (self.device.clone(), self.workers.borrow().clone());
+        let observer = self.observer(None);
         future_to_promise(async move {
             let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
             let speed = match experiment.as_str() {
-                "fashion" => fashion::measure_speed(&parse_config(config)?, &device, &mut workers).await,
-                "cifar" => cifar_experiment::measure_speed(&parse_config(config)?, &device, &mut workers).await,
+                "fashion" => fashion::measure_speed(&parse_config(config)?, &device, &mut workers, &observer).await,
+                "cifar" => cifar_experiment::measure_speed(&parse_config(config)?, &device, &mut workers, &observer).await,
                 other => return Err(error(format!("cannot measure '{other}'"))),
             };
             Ok(JsValue::from_f64(speed.map_err(run_error)?))
@@ -325,7 +326,7 @@ impl Lab {
     /// that a GPU round trip per step costs far more than the arithmetic.
     #[wasm_bindgen(js_name = runToy)]
     pub fn run_toy(&self, config: JsValue, on_event: Function) -> Promise {
-        let mut observer = self.observer(on_event);
+        let mut observer = self.observer(Some(on_event));
         future_to_promise(async move {
             let config: ToyConfig = parse_config(config)?;
             let report = toy::run(&config, &Device::flex(), &mut observer).await.map_err(run_error)?;
@@ -339,7 +340,7 @@ impl Lab {
     }
 
     /// An observer for a new run (which clears an earlier cancel).
-    fn observer(&self, callback: Function) -> JsObserver {
+    fn observer(&self, callback: Option<Function>) -> JsObserver {
         self.cancelled.set(false);
         JsObserver { callback, cancelled: self.cancelled.clone() }
     }

@@ -1,5 +1,7 @@
 //! The command line on corrupt data: one line naming the file, a non-zero exit, no panic.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -102,4 +104,31 @@ fn each_experiment_shows_its_own_defaults() {
     assert_eq!(default_of(&fashion, "--preset").as_deref(), Some("classic"));
     assert_eq!(default_of(&toy, "--epsilon").as_deref(), Some("0.12"));
     assert_eq!(default_of(&fashion, "--mnist-train-limit"), None);
+}
+
+#[test]
+fn seeds_repeat_a_run_and_report_each_figures_spread() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("report.json");
+    let tiny = "--preset fast --teacher-epochs 1 --student-epochs 1 --mnist-train-limit 600 --fashion-train-limit 300 --mnist-test-limit 200 --control-limit 100";
+    let status = Command::new(env!("CARGO_BIN_EXE_wrong-labels"))
+        .args(["fashion", "--seeds", "2", "--seed", "5", "--data"])
+        .arg(common::data_dir())
+        .args(tiny.split(' '))
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.iter().map(|r| r["config"]["seed"].as_u64().unwrap()).collect::<Vec<_>>(), [5, 6]);
+    let teacher = &report["spreads"][0];
+    assert_eq!(teacher["figure"], "teacher (%)");
+    let values: Vec<f64> = runs.iter().map(|r| r["teacher"]["test_accuracy"].as_f64().unwrap() * 100.0).collect();
+    for (got, want) in teacher["values"].as_array().unwrap().iter().zip(&values) {
+        assert!((got.as_f64().unwrap() - want).abs() < 1e-3, "{got} vs {want}");
+    }
+    assert_ne!(values[0], values[1], "two seeds, two teachers");
+    assert_eq!(report["spreads"].as_array().unwrap().len(), 4);
 }

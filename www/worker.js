@@ -86,13 +86,14 @@ self.onmessage = async ({ data: msg }) => {
     postMessage({ type: 'done', id: msg.id, result, adapter }, transfer);
   } catch (e) {
     // A request that failed because the device was lost says so: the loss is announced a moment
-    // after the failed read that it causes.
-    if (self.gpuDevices.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    // after the failed read that it causes. (A cancel is not a failure: no wait.)
+    const cancelled = e?.name === 'Cancelled';
+    if (self.gpuDevices.length && !cancelled) await new Promise((resolve) => setTimeout(resolve, 100));
     if (lost) postMessage({ type: 'lost', message: lost });
     // A RuntimeError is a panic or trap inside wasm: the module is dead and the page must start
     // fresh workers. Anything else (bad data, a cancel) leaves this one usable.
     const fatal = e instanceof WebAssembly.RuntimeError || msg.type === 'init';
     const message = e instanceof Error ? e.message : String(e);
-    postMessage({ type: 'error', id: msg.id, message, fatal, cancelled: e?.name === 'Cancelled' });
+    postMessage({ type: 'error', id: msg.id, message, fatal, cancelled });
   }
 };

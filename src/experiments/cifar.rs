@@ -183,10 +183,10 @@ pub async fn run(
 
 /// Training images/s of the configured network on `device`, split over `group`: what the page
 /// needs to pick a backend and estimate a run's time before starting it.
-pub async fn measure_speed(config: &CifarConfig, device: &Device, group: &mut impl Group) -> Result<f64, RunError> {
+pub async fn measure_speed(config: &CifarConfig, device: &Device, group: &mut impl Group, observer: &impl Observer) -> Result<f64, RunError> {
     validate(config, group)?;
     let model = || ResNet::resnet18(config.width, CHANNELS, 10, &device.clone().autodiff());
-    train::measure_speed(model, CHANNELS, SIDE, &config.training.schedule(1, 0), device, group).await
+    train::measure_speed(model, CHANNELS, SIDE, &config.training.schedule(1, 0), device, group, observer).await
 }
 
 fn validate(config: &CifarConfig, group: &impl Group) -> Result<(), RunError> {

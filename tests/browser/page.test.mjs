@@ -157,6 +157,24 @@ test('a cancel pressed while the datasets download stops the run before it train
   }
 });
 
+test('a cancel during the speed measurement stops it at the next step, with one worker too', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    // The classic CNN at batch 256: steps of ~2 s here, so the measurement alone (an untimed step,
+    // then timed windows until two agree) lasts well over ten seconds.
+    const { page } = await open(browser, `${server.url}?${SMALL}&backend=cpu&workers=1&model=classic&batch_size=256`);
+    await page.waitForFunction(() => document.getElementById('fashion-status').textContent.includes('measuring'), null, { timeout: 120_000 });
+    await page.waitForTimeout(3000);
+    const clicked = Date.now();
+    await page.click('#fashion-cancel');
+    await page.waitForFunction(() => document.getElementById('fashion-status').textContent === 'Cancelled.', null, { timeout: 120_000 });
+    const seconds = (Date.now() - clicked) / 1000;
+    assert.ok(seconds < 6, `the cancel took ${seconds} s`);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('all the workers inside a cross-origin iframe of a page that sets no COOP/COEP headers', async (t) => {
   const host = await serveHost();
   const browser = await launch({ webgpu: false });
