@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use wrong_labels::data::{self, ImageSet, LoadError, Splits, cifar};
-use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarData, CifarReport}};
+use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarReport}};
 use wrong_labels::experiments::Training;
 use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
@@ -169,9 +169,8 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Cifar(args) => {
             let device = device(args.common.backend)?;
-            let splits = cifar::load_dir(&args.common.data.join("cifar-10-batches-bin"))
+            let data = cifar::load_dir(&args.common.data.join("cifar-10-batches-bin"))
                 .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
-            let data = CifarData { train: ImageSet::from_color(splits.train), test: ImageSet::from_color(splits.test) };
             let reports = over_seeds(args.common.seeds, args.config.training.seed, |seed| {
                 let config = CifarConfig { training: Training { seed, ..args.config.training.clone() }, ..args.config.clone() };
                 let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;

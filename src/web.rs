@@ -16,7 +16,7 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::data::{ImageSet, Splits, cifar};
 use crate::experiments;
-use crate::experiments::cifar::{self as cifar_experiment, CifarConfig, CifarData};
+use crate::experiments::cifar::{self as cifar_experiment, CifarConfig};
 use crate::experiments::fashion::{self, FashionConfig, FashionData};
 use crate::experiments::toy::{self, ToyConfig};
 use crate::parallel::{self, Group};
@@ -30,7 +30,7 @@ pub struct Lab {
     workers: Rc<RefCell<Workers>>,
     mnist: Rc<RefCell<Option<Rc<Splits>>>>,
     fashion: Rc<RefCell<Option<Rc<ImageSet>>>>,
-    cifar: Rc<RefCell<Option<Rc<CifarData>>>>,
+    cifar: Rc<RefCell<Option<Rc<Splits>>>>,
     cancelled: Rc<Cell<bool>>,
 }
 
@@ -256,7 +256,7 @@ impl Lab {
         match dataset {
             "mnist" => *self.mnist.borrow_mut() = Some(Rc::new(Splits { train: next()?, test: next()? })),
             "fashion" => *self.fashion.borrow_mut() = Some(Rc::new(next()?)),
-            "cifar" => *self.cifar.borrow_mut() = Some(Rc::new(CifarData { train: next()?, test: next()? })),
+            "cifar" => *self.cifar.borrow_mut() = Some(Rc::new(Splits { train: next()?, test: next()? })),
             other => return Err(error(format!("unknown dataset '{other}'"))),
         }
         Ok(())
@@ -358,7 +358,7 @@ fn parse(dataset: &str, files: &[(String, Vec<u8>)]) -> Result<Vec<ImageSet>, Js
         ("mnist", 4) => Ok(vec![idx(0, 1)?, idx(2, 3)?]),
         ("fashion", 2) => Ok(vec![idx(0, 1)?]),
         ("cifar", _) => {
-            let (mut train, mut test) = (cifar::ColorSet::default(), None);
+            let (mut train, mut test) = (cifar::empty(), None);
             for (name, bytes) in files {
                 let set = cifar::parse_batch(&format!("cifar-10/{name}"), bytes).map_err(error)?;
                 if name == cifar::TEST_FILE { test = Some(set) } else { train.append(set) }
@@ -367,7 +367,7 @@ fn parse(dataset: &str, files: &[(String, Vec<u8>)]) -> Result<Vec<ImageSet>, Js
             if train.is_empty() {
                 return Err(error("cifar-10: no training batch was given"));
             }
-            Ok(vec![ImageSet::from_color(train), ImageSet::from_color(test)])
+            Ok(vec![train, test])
         }
         (other, n) => Err(error(format!("cannot load {n} files as '{other}'"))),
     }

@@ -125,7 +125,7 @@ fn bad_batch_files_are_errors_naming_the_file() {
 fn tinted(n: usize, seed: u64) -> wrong_labels::data::ImageSet {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-    let mut set = cifar::ColorSet::default();
+    let mut set = cifar::empty();
     for i in 0..n {
         let label = (i % 10) as u8;
         let planes: Vec<u8> = (0..IMAGE_BYTES)
@@ -137,14 +137,15 @@ fn tinted(n: usize, seed: u64) -> wrong_labels::data::ImageSet {
             .collect();
         set.push(label, &planes);
     }
-    wrong_labels::data::ImageSet::from_color(set)
+    set
 }
 
 #[test]
 fn the_pipeline_runs_end_to_end_on_a_tiny_set() {
     use wrong_labels::experiments::Training;
-    use wrong_labels::experiments::cifar::{CifarConfig, CifarData, run};
-    let data = CifarData { train: tinted(300, 1), test: tinted(100, 2) };
+    use wrong_labels::data::Splits;
+    use wrong_labels::experiments::cifar::{CifarConfig, run};
+    let data = Splits { train: tinted(300, 1), test: tinted(100, 2) };
     let defaults = CifarConfig::default();
     let training = Training { teacher_epochs: 4, student_epochs: 2, control_epochs: 1, batch_size: 25, ..defaults.training };
     let config = CifarConfig { training, width: 0.125, ..defaults };

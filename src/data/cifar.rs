@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+use super::{ImageSet, Splits};
+
 pub const CLASSES: [&str; 10] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 pub const TRAIN_FILES: [&str; 5] = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
 pub const TEST_FILE: &str = "test_batch.bin";
@@ -31,53 +33,25 @@ pub enum CifarError {
     Layout { dir: String, detail: String },
 }
 
-/// Colour images as CIFAR stores them: `len` records of 3 planes of 32×32 u8 pixels.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ColorSet {
-    pub pixels: Vec<u8>,
-    pub labels: Vec<u8>,
+/// An empty set of CIFAR-10's shape (3 planes of 32×32).
+pub fn empty() -> ImageSet {
+    ImageSet::empty(CHANNELS, SIDE)
 }
 
-impl ColorSet {
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The planes of image `i` (R, then G, then B).
-    pub fn image(&self, i: usize) -> &[u8] {
-        &self.pixels[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES]
-    }
-
-    pub fn push(&mut self, label: u8, planes: &[u8]) {
-        debug_assert_eq!(planes.len(), IMAGE_BYTES);
-        self.labels.push(label);
-        self.pixels.extend_from_slice(planes);
-    }
-
-    pub fn append(&mut self, other: ColorSet) {
-        self.labels.extend(other.labels);
-        self.pixels.extend(other.pixels);
-    }
-
-    /// Records `range` in the binary format.
-    pub fn to_batch_bytes(&self, range: std::ops::Range<usize>) -> Vec<u8> {
-        range.flat_map(|i| std::iter::once(self.labels[i]).chain(self.image(i).iter().copied())).collect()
-    }
+/// Records `range` of `set` in the binary format.
+pub fn to_batch_bytes(set: &ImageSet, range: std::ops::Range<usize>) -> Vec<u8> {
+    range.flat_map(|i| std::iter::once(set.labels[i]).chain(set.image(i).iter().copied())).collect()
 }
 
 /// Parses one batch file's bytes.
-pub fn parse_batch(file: &str, bytes: &[u8]) -> Result<ColorSet, CifarError> {
+pub fn parse_batch(file: &str, bytes: &[u8]) -> Result<ImageSet, CifarError> {
     if bytes.is_empty() {
         return Err(CifarError::Empty { file: file.into() });
     }
     if bytes.len() % RECORD_BYTES != 0 {
         return Err(CifarError::Truncated { file: file.into(), len: bytes.len() });
     }
-    let mut set = ColorSet::default();
+    let mut set = empty();
     for (index, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
         let label = record[0];
         if label >= 10 {
@@ -86,13 +60,6 @@ pub fn parse_batch(file: &str, bytes: &[u8]) -> Result<ColorSet, CifarError> {
         set.push(label, &record[1..]);
     }
     Ok(set)
-}
-
-/// CIFAR-10's training and test sets.
-#[derive(Debug, Clone)]
-pub struct CifarSplits {
-    pub train: ColorSet,
-    pub test: ColorSet,
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -117,16 +84,16 @@ mod native {
     }
 
     /// Loads the six batch files of a `cifar-10-batches-bin` folder.
-    pub fn load_dir(dir: &Path) -> Result<CifarSplits, CifarError> {
+    pub fn load_dir(dir: &Path) -> Result<Splits, CifarError> {
         let load = |name: &str| {
             let path = dir.join(name);
             parse_batch(&path.display().to_string(), &read(&path)?)
         };
-        let mut train = ColorSet::default();
+        let mut train = empty();
         for name in TRAIN_FILES {
             train.append(load(name)?);
         }
-        Ok(CifarSplits { train, test: load(TEST_FILE)? })
+        Ok(Splits { train, test: load(TEST_FILE)? })
     }
 
     /// What a conversion wrote.
@@ -147,16 +114,16 @@ mod native {
         let per_file = train.len().div_ceil(TRAIN_FILES.len());
         for (k, name) in TRAIN_FILES.iter().enumerate() {
             let range = (k * per_file).min(train.len())..((k + 1) * per_file).min(train.len());
-            write(&out.join(name), &train.to_batch_bytes(range))?;
+            write(&out.join(name), &to_batch_bytes(&train, range))?;
         }
-        write(&out.join(TEST_FILE), &test.to_batch_bytes(0..test.len()))?;
+        write(&out.join(TEST_FILE), &to_batch_bytes(&test, 0..test.len()))?;
         write(&out.join("batches.meta.txt"), format!("{}\n", CLASSES.join("\n")).as_bytes())?;
         Ok(ConvertSummary { train: train.len(), test: test.len() })
     }
 
     /// Every image of one split, shuffled with `seed` (files are listed in sorted order first,
     /// so the result does not depend on the file system).
-    fn read_split(dir: &Path, seed: u64) -> Result<ColorSet, CifarError> {
+    fn read_split(dir: &Path, seed: u64) -> Result<ImageSet, CifarError> {
         let layout = |detail: String| CifarError::Layout { dir: dir.display().to_string(), detail };
         let mut files: Vec<(u8, PathBuf)> = Vec::new();
         for (label, class) in CLASSES.iter().enumerate() {
@@ -173,7 +140,7 @@ mod native {
             files.extend(images.into_iter().map(|p| (label as u8, p)));
         }
         files.shuffle(&mut SmallRng::seed_from_u64(seed));
-        let mut set = ColorSet::default();
+        let mut set = empty();
         for (label, path) in files {
             set.push(label, &decode_planes(&path)?);
         }
@@ -217,7 +184,7 @@ mod tests {
         let set = parse_batch("b.bin", &bytes).unwrap();
         assert_eq!(set.labels, vec![3, 9]);
         assert!(set.image(1).iter().all(|&p| p == 200));
-        assert_eq!(set.to_batch_bytes(0..2), bytes);
+        assert_eq!(to_batch_bytes(&set, 0..2), bytes);
     }
 
     #[test]

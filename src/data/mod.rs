@@ -67,8 +67,8 @@ impl Moments {
 }
 
 /// A labelled image set: `len` images of `channels` planes of `side`×`side` pixels (MNIST: 1,
-/// CIFAR-10: 3).
-#[derive(Debug, Clone)]
+/// CIFAR-10: 3). The one container for every dataset.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageSet {
     pub side: usize,
     pub channels: usize,
@@ -89,9 +89,23 @@ impl ImageSet {
         Ok(Self { side: images_idx.rows, channels: 1, pixels: images_idx.pixels, labels, affine: Affine::IDENTITY })
     }
 
-    /// CIFAR-10 images (3 planes of 32×32).
-    pub fn from_color(set: cifar::ColorSet) -> Self {
-        Self { side: cifar::SIDE, channels: cifar::CHANNELS, pixels: set.pixels, labels: set.labels, affine: Affine::IDENTITY }
+    /// A set with no images yet.
+    pub fn empty(channels: usize, side: usize) -> Self {
+        Self { side, channels, pixels: Vec::new(), labels: Vec::new(), affine: Affine::IDENTITY }
+    }
+
+    /// Adds an image (its planes, one after the other) with its label.
+    pub fn push(&mut self, label: u8, image: &[u8]) {
+        debug_assert_eq!(image.len(), self.image_len());
+        self.labels.push(label);
+        self.pixels.extend_from_slice(image);
+    }
+
+    /// Adds the images of `other`, a set of the same shape.
+    pub fn append(&mut self, other: ImageSet) {
+        debug_assert_eq!((other.channels, other.side), (self.channels, self.side));
+        self.labels.extend(other.labels);
+        self.pixels.extend(other.pixels);
     }
 
     /// Bytes per image.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::cifar::{CHANNELS, SIDE};
-use crate::data::{Affine, ImageSet};
+use crate::data::{Affine, Splits};
 use crate::models::ResNet;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, ModelReport, Observer, RunError};
@@ -106,17 +106,11 @@ pub struct CifarReport {
     pub seconds: f64,
 }
 
-/// CIFAR-10's splits as image sets (see `data::cifar` for the files).
-pub struct CifarData {
-    pub train: ImageSet,
-    pub test: ImageSet,
-}
-
 const EXAMPLES_PER_CLASS: usize = 4;
 
 /// Runs the experiment on `device`, split over the replicas of `group` (see [`crate::parallel`]).
 pub async fn run(
-    data: &CifarData,
+    data: &Splits,
     config: &CifarConfig,
     device: &Device,
     group: &mut impl Group,
