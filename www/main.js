@@ -266,6 +266,22 @@ function backendRecord(choice) {
   return { backend: choice.backend, workers: choice.workers, name: choice.name, measured: choice.measured };
 }
 
+/**
+ * The part of a run that every section shares once its backend is chosen: hands the chosen pool
+ * the data (`[datasets, downloads]`), runs `experiment` on it, and returns the report with the
+ * backend recorded.
+ */
+async function train(choice, experiment, config, [datasets, get], onEvent, status, run) {
+  run.pool = choice.pool;
+  status('loading data…');
+  await feed(choice.pool, datasets, get);
+  run.check();
+  status('running…');
+  const report = await choice.pool.run(experiment, config, onEvent);
+  report.backend = backendRecord(choice);
+  return report;
+}
+
 // ---- MNIST → FashionMNIST ----
 const phases = new Phases($('phases'));
 const curves = new Curves($('loss-chart'), $('accuracy-chart'));
@@ -282,14 +298,8 @@ async function runFashion() {
     status('measuring the backends…');
     const choice = await chooseBackend('fashion', config, run);
     $('fashion-eta').textContent = `Measured: ${choice.line}. Estimated time: ${seconds(fashionSeconds(config, choice.images_per_second))}.`;
-    run.pool = choice.pool;
-    status('loading data…');
-    await feed(choice.pool, datasets, get);
-    run.check();
-    status('running…');
     const started = performance.now();
-    const report = await choice.pool.run('fashion', config, progressHandler(phases, curves, 'MNIST'));
-    report.backend = backendRecord(choice);
+    const report = await train(choice, 'fashion', config, [datasets, get], progressHandler(phases, curves, 'MNIST'), status, run);
     const images = {
       fashion: await choice.pool.images('fashion', report.relabel.examples.map((ex) => ex.index)),
       digits: await choice.pool.images('mnist-test', report.students[0].sample_predictions.map((_, i) => i)),
@@ -388,14 +398,8 @@ async function runCifar() {
     const [low, high] = cifarSeconds(config, choice.images_per_second);
     $('cifar-eta').textContent = `Measured: ${choice.line}. Estimated time: ${seconds(low)} to ${seconds(high)} `
       + '(the range is the unknown share of images the teacher gets wrong, 40% to 80%).';
-    run.pool = choice.pool;
-    status('loading data…');
-    await feed(choice.pool, datasets, get);
-    run.check();
-    status('running…');
     const started = performance.now();
-    const report = await choice.pool.run('cifar', config, progressHandler(cifarPhases, cifarCurves, 'CIFAR-10'));
-    report.backend = backendRecord(choice);
+    const report = await train(choice, 'cifar', config, [datasets, get], progressHandler(cifarPhases, cifarCurves, 'CIFAR-10'), status, run);
     const images = { wrong: await choice.pool.images('cifar-train', report.wrong.examples.map((ex) => ex.index)) };
     status(`done in ${seconds((performance.now() - started) / 1000)}`);
     showCifar(report, images);
