@@ -119,10 +119,11 @@ pub fn local_part<T: Copy>(items: &[T], group: &impl Group) -> Vec<T> {
     local_indices(items.len(), group.rank(), group.size()).map(|i| items[i]).collect()
 }
 
-/// The shard of `set` that falls to replica `rank` of `size`.
+/// The shard of `set` that falls to replica `rank` of `size`, in a store of its own (a replica
+/// keeps its shard, not the whole set).
 pub fn shard(set: &ImageSet, rank: usize, size: usize) -> ImageSet {
     let indices: Vec<usize> = local_indices(set.len(), rank, size).collect();
-    set.subset(&indices, indices.iter().map(|&i| set.labels[i]).collect())
+    set.subset(&indices, indices.iter().map(|&i| set.labels[i]).collect()).compacted()
 }
 
 /// Pixel moments of a set whose shards the replicas hold.

@@ -151,7 +151,7 @@ fn set_to_js(set: &ImageSet) -> Result<JsValue, JsValue> {
     let object = Object::new();
     Reflect::set(&object, &"side".into(), &set.side.into())?;
     Reflect::set(&object, &"channels".into(), &set.channels.into())?;
-    Reflect::set(&object, &"pixels".into(), &Uint8Array::from(&set.pixels[..]))?;
+    Reflect::set(&object, &"pixels".into(), &Uint8Array::from(&set.pixel_bytes()[..]))?;
     Reflect::set(&object, &"labels".into(), &Uint8Array::from(&set.labels[..]))?;
     Ok(object.into())
 }
@@ -161,16 +161,11 @@ fn set_from_js(value: &JsValue) -> Result<ImageSet, JsValue> {
     let field = |name: &str| Reflect::get(value, &name.into());
     let number = |name: &str| field(name)?.as_f64().map(|n| n as usize).ok_or_else(|| error(format!("shard: no {name}")));
     let bytes = |name: &str| -> Result<Vec<u8>, JsValue> { Ok(Uint8Array::new(&field(name)?).to_vec()) };
-    let set = ImageSet {
-        side: number("side")?,
-        channels: number("channels")?,
-        pixels: bytes("pixels")?,
-        labels: bytes("labels")?,
-        affine: crate::data::Affine::IDENTITY,
-    };
-    if set.pixels.len() != set.len() * set.image_len() || set.labels.iter().any(|&l| l >= 10) {
+    let (side, channels, pixels, labels) = (number("side")?, number("channels")?, bytes("pixels")?, bytes("labels")?);
+    if pixels.len() != labels.len() * channels * side * side || labels.iter().any(|&l| l >= 10) {
         return Err(error("shard: pixels and labels do not match"));
     }
+    let set = ImageSet::new(channels, side, pixels, labels);
     Ok(set)
 }
 

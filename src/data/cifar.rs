@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use super::{ImageSet, Splits};
+use super::ImageSet;
 
 pub const CLASSES: [&str; 10] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 pub const TRAIN_FILES: [&str; 5] = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
@@ -74,6 +74,7 @@ mod native {
     use rand::seq::SliceRandom;
 
     use super::*;
+    use crate::data::Splits;
 
     fn read(path: &Path) -> Result<Vec<u8>, CifarError> {
         std::fs::read(path).map_err(|e| CifarError::Io { file: path.display().to_string(), detail: e.to_string() })

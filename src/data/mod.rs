@@ -4,6 +4,8 @@
 pub mod cifar;
 pub mod idx;
 
+use std::sync::Arc;
+
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
@@ -68,16 +70,35 @@ impl Moments {
 
 /// A labelled image set: `len` images of `channels` planes of `side`×`side` pixels (MNIST: 1,
 /// CIFAR-10: 3). The one container for every dataset.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The pixels are shared: a set is a view of stored images (which of them, in which order) with
+/// labels and an affine map of its own, so a subset, a relabelling or a new normalization copies
+/// no pixel, only labels and indices.
+#[derive(Debug, Clone)]
 pub struct ImageSet {
     pub side: usize,
     pub channels: usize,
-    pub pixels: Vec<u8>,
+    store: Arc<Vec<u8>>,
+    /// Which stored images this set holds, in order; `None`: the first `labels.len()`.
+    order: Option<Arc<[u32]>>,
     pub labels: Vec<u8>,
     pub affine: Affine,
 }
 
+impl PartialEq for ImageSet {
+    fn eq(&self, other: &Self) -> bool {
+        (self.side, self.channels, &self.labels, self.affine) == (other.side, other.channels, &other.labels, other.affine)
+            && (0..self.len()).all(|i| self.image(i) == other.image(i))
+    }
+}
+
 impl ImageSet {
+    /// A set of `labels.len()` images whose planes follow each other in `pixels`.
+    pub fn new(channels: usize, side: usize, pixels: Vec<u8>, labels: Vec<u8>) -> Self {
+        assert_eq!(pixels.len(), labels.len() * channels * side * side, "one label per image");
+        Self { side, channels, store: Arc::new(pixels), order: None, labels, affine: Affine::IDENTITY }
+    }
+
     /// Builds a set from the bytes of an images file and a labels file (raw or gzip).
     pub fn from_idx(images_file: &str, images: &[u8], labels_file: &str, labels: &[u8]) -> Result<Self, IdxError> {
         let images_idx = idx::parse_images(images_file, images)?;
@@ -86,26 +107,49 @@ impl ImageSet {
         if images_idx.rows != images_idx.cols {
             return Err(IdxError::AbsurdDimensions { file: images_file.into(), rows: images_idx.rows, cols: images_idx.cols });
         }
-        Ok(Self { side: images_idx.rows, channels: 1, pixels: images_idx.pixels, labels, affine: Affine::IDENTITY })
+        Ok(Self::new(1, images_idx.rows, images_idx.pixels, labels))
     }
 
     /// A set with no images yet.
     pub fn empty(channels: usize, side: usize) -> Self {
-        Self { side, channels, pixels: Vec::new(), labels: Vec::new(), affine: Affine::IDENTITY }
+        Self::new(channels, side, Vec::new(), Vec::new())
     }
 
     /// Adds an image (its planes, one after the other) with its label.
     pub fn push(&mut self, label: u8, image: &[u8]) {
         debug_assert_eq!(image.len(), self.image_len());
+        self.pixels_mut().extend_from_slice(image);
         self.labels.push(label);
-        self.pixels.extend_from_slice(image);
     }
 
     /// Adds the images of `other`, a set of the same shape.
     pub fn append(&mut self, other: ImageSet) {
         debug_assert_eq!((other.channels, other.side), (self.channels, self.side));
+        let pixels = self.pixels_mut();
+        (0..other.len()).for_each(|i| pixels.extend_from_slice(other.image(i)));
         self.labels.extend(other.labels);
-        self.pixels.extend(other.pixels);
+    }
+
+    /// This set's images as a store of their own, to grow (copied only when shared or a view).
+    fn pixels_mut(&mut self) -> &mut Vec<u8> {
+        if self.order.is_some() || self.store.len() != self.len() * self.image_len() {
+            *self = self.compacted();
+        }
+        Arc::make_mut(&mut self.store)
+    }
+
+    /// The same set with its images copied into a store of their own: what a shard handed to
+    /// another worker, or kept while the whole set is dropped, should be.
+    pub fn compacted(&self) -> Self {
+        Self { store: Arc::new(self.pixel_bytes().into_owned()), order: None, labels: self.labels.clone(), ..*self }
+    }
+
+    /// The images' bytes, one after the other (borrowed when they lie so in the store).
+    pub fn pixel_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.order {
+            None => self.store[..self.len() * self.image_len()].into(),
+            Some(_) => (0..self.len()).flat_map(|i| self.image(i).iter().copied()).collect::<Vec<_>>().into(),
+        }
     }
 
     /// Bytes per image.
@@ -123,28 +167,31 @@ impl ImageSet {
 
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.image_len();
-        &self.pixels[i * n..(i + 1) * n]
+        let stored = self.order.as_ref().map_or(i, |order| order[i] as usize);
+        &self.store[stored * n..(stored + 1) * n]
     }
 
-    /// A copy of the first `limit` examples (all of them when `limit` is `None` or larger than
-    /// the set); only those are copied.
+    /// The first `limit` examples (all of them when `limit` is `None` or larger than the set).
     pub fn head(&self, limit: Option<usize>) -> Self {
         let len = limit.map_or(self.len(), |l| l.min(self.len()));
-        Self { pixels: self.pixels[..len * self.image_len()].to_vec(), labels: self.labels[..len].to_vec(), ..*self }
+        let order = self.order.as_ref().map(|order| order[..len].into());
+        Self { store: self.store.clone(), order, labels: self.labels[..len].to_vec(), ..*self }
     }
 
     /// The images at `indices`, with new `labels` (one per index).
     pub fn subset(&self, indices: &[usize], labels: Vec<u8>) -> Self {
         assert_eq!(labels.len(), indices.len(), "one label per image");
-        let pixels = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
-        Self { side: self.side, channels: self.channels, pixels, labels, affine: self.affine }
+        let stored = |i: usize| self.order.as_ref().map_or(i, |order| order[i] as usize) as u32;
+        Self { store: self.store.clone(), order: Some(indices.iter().map(|&i| stored(i)).collect()), labels, ..*self }
     }
 
+    /// The same images with new labels (one per image).
     pub fn with_labels(&self, labels: Vec<u8>) -> Self {
         assert_eq!(labels.len(), self.len(), "one label per image");
-        Self { labels, ..self.clone() }
+        Self { store: self.store.clone(), order: self.order.clone(), labels, ..*self }
     }
 
+    /// The same images and labels, mapped by `affine` when a batch is built.
     pub fn with_affine(&self, affine: Affine) -> Self {
         Self { affine, ..self.clone() }
     }
@@ -157,11 +204,12 @@ impl ImageSet {
     /// Count, sum and sum of squares of the raw pixels in [0, 1]: what moments are made of, and
     /// what shards of a set add up.
     pub fn pixel_sums(&self) -> [f64; 3] {
-        let (sum, sq) = self.pixels.iter().fold((0.0f64, 0.0f64), |(s, q), &p| {
+        let pixels = (0..self.len()).flat_map(|i| self.image(i));
+        let (sum, sq) = pixels.fold((0.0f64, 0.0f64), |(s, q), &p| {
             let x = p as f64 / 255.0;
             (s + x, q + x * x)
         });
-        [self.pixels.len() as f64, sum, sq]
+        [(self.len() * self.image_len()) as f64, sum, sq]
     }
 
     /// `len` images of uniformly random pixels and labels (for timing a model).
@@ -170,7 +218,7 @@ impl ImageSet {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
         let pixels = (0..len * channels * side * side).map(|_| rng.random()).collect();
         let labels = (0..len).map(|_| rng.random_range(0..10)).collect();
-        Self { side, channels, pixels, labels, affine: Affine::IDENTITY }
+        Self::new(channels, side, pixels, labels)
     }
 
     /// Count of each label.
@@ -288,13 +336,38 @@ mod tests {
         assert_eq!(Affine::IDENTITY.apply(255), 1.0);
     }
 
+    /// Heads, subsets and relabellings are views of the same stored pixels, and read the images
+    /// they name; growing a view copies it first, leaving the original as it was.
+    #[test]
+    fn views_share_the_pixels() {
+        let set = ImageSet::new(1, 2, (0..24).collect(), vec![0, 1, 2, 3, 4, 5]);
+        let head = set.head(Some(4));
+        let picked = head.subset(&[3, 1], vec![7, 8]);
+        let relabeled = picked.with_labels(vec![9, 9]).with_affine(Affine { scale: 2.0, shift: 0.0 });
+        for view in [&head, &picked, &relabeled] {
+            assert!(Arc::ptr_eq(&view.store, &set.store));
+        }
+        assert_eq!((head.len(), head.image(3)), (4, &[12, 13, 14, 15][..]));
+        assert_eq!((picked.image(0), picked.image(1)), (&[12, 13, 14, 15][..], &[4, 5, 6, 7][..]));
+        assert_eq!(picked.head(Some(1)).pixel_bytes(), &[12, 13, 14, 15][..]);
+        assert_eq!(relabeled.pixel_bytes(), picked.compacted().pixel_bytes());
+        // Moments are the view's: the first image alone is 0, 1, 2, 3.
+        let [n, sum, sq] = set.head(Some(1)).pixel_sums();
+        assert!(n == 4.0 && (sum - 6.0 / 255.0).abs() < 1e-12 && (sq - 14.0 / 255.0 / 255.0).abs() < 1e-12);
+        let mut grown = picked.clone();
+        grown.push(5, &[1, 1, 1, 1]);
+        assert_eq!((grown.len(), grown.image(2), picked.len()), (3, &[1, 1, 1, 1][..], 2));
+        assert_eq!(set.image(5), &[20, 21, 22, 23]);
+        assert_eq!(grown.compacted(), grown);
+    }
+
     /// A crop-and-flip draws one shift within the padding and one mirroring for the whole image,
     /// every channel alike, and fills what it shifts in with zeros.
     #[test]
     fn augmentation_shifts_and_mirrors_whole_images() {
         let (side, channels, pad) = (6usize, 2usize, 2i32);
         let pixels: Vec<u8> = (1..=(channels * side * side) as u8).collect();
-        let set = ImageSet { side, channels, pixels: pixels.clone(), labels: vec![0], affine: Affine::IDENTITY };
+        let set = ImageSet::new(channels, side, pixels.clone(), vec![0]);
         let source = |c: usize, x: i32, y: i32| {
             let inside = (0..side as i32).contains(&x) && (0..side as i32).contains(&y);
             if inside { pixels[c * side * side + y as usize * side + x as usize] } else { 0 }
