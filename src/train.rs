@@ -1,6 +1,11 @@
 //! The training and evaluation loops. They never read a tensor synchronously: the same code runs
 //! in a browser, where a blocking read of a WebGPU buffer panics.
 
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
+use burn::lr_scheduler::module_lr_scheduler::{ModuleLrScheduler, ModuleLrSchedulerConfig};
+use burn::lr_scheduler::sequential::SequentialLrSchedulerConfig;
+use burn::lr_scheduler::LrSchedulerConfig;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -120,6 +125,7 @@ pub async fn train<M: Classifier>(
     let total_steps = steps_per_epoch * schedule.epochs;
     observer.event(Event::Phase { phase: phase.into(), epochs: schedule.epochs, steps: total_steps, images });
     let mut optimizer = AdamConfig::new().init();
+    let mut rates = learning_rates(schedule, total_steps)?;
     let loss_fn = CrossEntropyLossConfig::new().init(&grad_device);
     let mut rng = SmallRng::seed_from_u64(parallel::replica_seed(schedule.seed, group.rank()));
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -135,7 +141,6 @@ pub async fn train<M: Classifier>(
         let mut pending_images = 0;
         for i in 0..steps_per_epoch {
             let step = (epoch - 1) * steps_per_epoch + i;
-            let lr = learning_rate(schedule, step, total_steps);
             let chunk = local_chunk(&order, i, steps_per_epoch, local_batch);
             let mut grads = GradientsParams::new();
             if !chunk.is_empty() {
@@ -157,7 +162,7 @@ pub async fn train<M: Classifier>(
                 pending_images += chunk.len();
             }
             let grads = parallel::average_gradients(&model, grads, chunk.len(), device, group).await?;
-            model = optimizer.step(lr, model, grads);
+            model = optimizer.step(rates.step(), model, grads);
             let last = i + 1 == steps_per_epoch;
             if (i + 1) % schedule.read_every.max(1) == 0 || last {
                 let (l, h) = match pending.take() {
@@ -245,11 +250,11 @@ pub async fn measure_speed<M: Classifier>(
 ) -> Result<f64, RunError> {
     let batch = parallel::share(schedule.batch_size, group.rank(), group.size());
     let one_epoch = Schedule { epochs: 1, ..*schedule };
-    let mut quiet = CancelOnly(observer);
+    let mut silent = CancelOnly(observer);
     let warm_up = ImageSet::random(batch, channels, side, schedule.seed);
     let started = Instant::now();
     loop {
-        train(model(), &warm_up, None, &one_epoch, "warm-up", device, group, &mut quiet).await?;
+        train(model(), &warm_up, None, &one_epoch, "warm-up", device, group, &mut silent).await?;
         if agreed(started.elapsed().as_secs_f64() >= WARM_UP_SECONDS, group).await? {
             break;
         }
@@ -261,7 +266,7 @@ pub async fn measure_speed<M: Classifier>(
         // Drawn before the clock starts: a fresh model draws its weights at its first step.
         let fresh = model();
         parallel::materialize(&fresh);
-        let ips = train(fresh, &timed, None, &one_epoch, "measure", device, group, &mut quiet).await?.images_per_second;
+        let ips = train(fresh, &timed, None, &one_epoch, "measure", device, group, &mut silent).await?.images_per_second;
         let trained = (TIMED_STEPS * schedule.batch_size) as f64;
         images += trained;
         seconds += trained / ips;
@@ -300,16 +305,24 @@ async fn agreed(done: bool, group: &mut impl Group) -> Result<bool, RunError> {
     Ok(group.sum(vec![if done { 1.0 } else { 0.0 }]).await?[0] > 0.0)
 }
 
-/// The rate at `step` of `total`: a linear warm-up (Adam's first updates rest on poor moment
-/// estimates, and a high rate then throws the weights off), then a cosine decay to zero.
-fn learning_rate(schedule: &Schedule, step: usize, total: usize) -> f64 {
+/// The learning rates of a phase of `total` steps, one per `step()`: a linear warm-up to the peak
+/// over the first `warmup` share of the steps (Adam's first updates rest on poor moment estimates,
+/// and a high rate then throws the weights off), then a cosine decay to zero.
+///
+/// The warm-up climbs from peak / warm to the peak, which the decay then starts from: the rates of
+/// the hand-written formula this replaced, `peak · (step + 1) / warm`, to within 10⁻¹⁴, and equal
+/// to theirs once rounded to f32 as Adam applies them (checked over 5.5 M steps of phases of 20
+/// to 20,000 steps), so the figures measured before hold.
+fn learning_rates(schedule: &Schedule, total: usize) -> Result<ModuleLrScheduler, RunError> {
     let peak = schedule.learning_rate;
     let warm = (schedule.warmup * total as f64) as usize;
-    if step < warm {
-        return peak * (step + 1) as f64 / warm as f64;
-    }
-    let progress = (step - warm) as f64 / (total - warm).max(1) as f64;
-    peak * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    let decay: LrSchedulerConfig = CosineAnnealingLrSchedulerConfig::new(peak, total.saturating_sub(warm).max(1)).into();
+    let config = match warm {
+        0 => decay,
+        1 => SequentialLrSchedulerConfig::new(vec![LrSchedulerConfig::Constant(peak), decay], vec![1]).into(),
+        _ => SequentialLrSchedulerConfig::new(vec![LinearLrSchedulerConfig::new(peak / warm as f64, peak, warm - 1).into(), decay], vec![warm]).into(),
+    };
+    ModuleLrSchedulerConfig::new(config).init().map_err(|e| RunError::Config(format!("learning-rate schedule: {e}")))
 }
 
 /// The model's argmax class for every image of `set`, read batch by batch. With `phase`, reports
@@ -375,13 +388,20 @@ mod tests {
     #[test]
     fn the_rate_warms_up_linearly_then_decays_to_zero() {
         let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: false, read_every: READ_EVERY };
-        let rate = |step| learning_rate(&schedule, step, 100);
-        assert_eq!(rate(0), 0.1);
-        assert_eq!(rate(4), 0.5);
-        assert_eq!(rate(10), 1.0);
-        assert!(rate(55) < 0.51 && rate(55) > 0.49);
-        assert!(rate(99) < 1e-3);
-        let no_warmup = Schedule { warmup: 0.0, ..schedule };
-        assert_eq!(learning_rate(&no_warmup, 0, 100), 1.0);
+        let sequence = |schedule: &Schedule, total: usize| {
+            let mut rates = learning_rates(schedule, total).unwrap();
+            (0..total).map(|_| rates.step().base()).collect::<Vec<f64>>()
+        };
+        let rate = sequence(&schedule, 100);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(rate[0], 0.1) && close(rate[4], 0.5), "{:?}", &rate[..10]);
+        assert_eq!((rate[9], rate[10]), (1.0, 1.0));
+        assert!(rate[55] < 0.51 && rate[55] > 0.49);
+        assert!(rate[99] < 1e-3);
+        assert_eq!(sequence(&Schedule { warmup: 0.0, ..schedule }, 100)[0], 1.0);
+        // Twenty steps with one of warm-up: the peak, then the decay from it.
+        let short = sequence(&Schedule { warmup: 0.05, ..schedule }, 20);
+        assert_eq!((short[0], short[1]), (1.0, 1.0));
+        assert!(short[2] < 1.0);
     }
 }
