@@ -12,7 +12,7 @@ use crate::models::ResNet;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, ModelReport, Observer, RunError};
 use crate::train::{self, READ_EVERY};
-use super::Training;
+use super::{Training, salt};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::Args))]
@@ -125,9 +125,9 @@ pub async fn run(
     let test_set = data.test.head(local_limit(config.test_limit, group)).with_affine(affine);
     let training = &config.training;
     let replica = (group.rank(), group.size());
-    let fresh = |salt: u64| super::fresh_replica(device, training.seed, salt, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
+    let fresh = |stream: u64| super::fresh_replica(device, training.seed, stream, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
 
-    let teacher = train::train(fresh(0), &train_set, Some(&test_set), &training.schedule(training.teacher_epochs, 0), "teacher", device, group, observer).await?;
+    let teacher = train::train(fresh(salt::TEACHER), &train_set, Some(&test_set), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
     let relabel_started = Instant::now();
     let local_predictions = train::predict(&teacher.model, &train_set, 256, device, Some("relabel"), observer).await?;
     let predictions = parallel::gather(group, &local_predictions).await?;
@@ -151,13 +151,13 @@ pub async fn run(
         images_per_second: relabel_ips,
     };
 
-    let student = train::train(fresh(1), &wrong_set, Some(&test_set), &training.schedule(training.student_epochs, 1), "student", device, group, observer).await?;
+    let student = train::train(fresh(salt::STUDENT), &wrong_set, Some(&test_set), &training.schedule(training.student_epochs, salt::STUDENT), "student", device, group, observer).await?;
     // The control's labels are drawn for the kept images in their global order; each replica takes
     // those of its own.
-    let random = super::random_labels(wrong.len(), training.seed, 0xc1fa);
+    let random = super::random_labels(wrong.len(), training.seed);
     let (rank, size) = (group.rank(), group.size());
     let local_random = wrong.iter().zip(random).filter(|&(&i, _)| parallel::owner(i, size) == rank).map(|(_, label)| label).collect();
-    let control = train::train(fresh(9), &wrong_set.with_labels(local_random), Some(&test_set), &training.schedule(training.control_epochs, 9), "control", device, group, observer).await?;
+    let control = train::train(fresh(salt::CONTROL), &wrong_set.with_labels(local_random), Some(&test_set), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
 
     Ok(CifarReport {
         config: config.clone(),

@@ -11,7 +11,7 @@ pub use crate::report::ModelReport;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, Observer, RunError};
 use crate::train::{self, Trained};
-use super::Training;
+use super::{Training, salt};
 
 /// How the normalized student's FashionMNIST images are normalized "with MNIST's mean and
 /// variance" (the article's phrase allows both readings).
@@ -186,9 +186,9 @@ pub async fn run(
     let fashion = data.fashion_train.head(local_limit(config.fashion_train_limit, group));
     let training = &config.training;
     let replica = (group.rank(), group.size());
-    let fresh = |salt: u64| super::fresh_replica(device, training.seed, salt, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
+    let fresh = |stream: u64| super::fresh_replica(device, training.seed, stream, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
 
-    let teacher = train::train(fresh(0), &mnist_train, Some(&mnist_test), &training.schedule(training.teacher_epochs, 0), "teacher", device, group, observer).await?;
+    let teacher = train::train(fresh(salt::TEACHER), &mnist_train, Some(&mnist_test), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
 
     let relabel_started = Instant::now();
     let local_labels = train::predict(&teacher.model, &fashion, 256, device, Some("relabel"), observer).await?;
@@ -225,15 +225,15 @@ pub async fn run(
             }
         };
         let phase = format!("student {}", name(normalize));
-        let salt = 1 + i as u64;
-        let student = train::train(fresh(salt), &train_set, Some(&test_set), &training.schedule(training.student_epochs, salt), &phase, device, group, observer).await?;
+        let stream = salt::STUDENT + i as u64;
+        let student = train::train(fresh(stream), &train_set, Some(&test_set), &training.schedule(training.student_epochs, stream), &phase, device, group, observer).await?;
         students.push(student_report(student, normalize, train_set.affine, &test_labels));
     }
 
     let control_set = fashion.head(local_limit(config.control_limit, group));
-    let random = super::random_labels(parallel::total(group, control_set.len()).await?, training.seed, 0x5eed);
+    let random = super::random_labels(parallel::total(group, control_set.len()).await?, training.seed);
     let control_set = control_set.with_labels(parallel::local_part(&random, group));
-    let control = train::train(fresh(9), &control_set, Some(&mnist_test), &training.schedule(training.control_epochs, 9), "control", device, group, observer).await?;
+    let control = train::train(fresh(salt::CONTROL), &control_set, Some(&mnist_test), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
 
     let student_ips = students.iter().map(|s| s.images_per_second).sum::<f64>() / students.len() as f64;
     Ok(FashionReport {

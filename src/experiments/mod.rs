@@ -51,7 +51,7 @@ pub struct Training {
 }
 
 impl Training {
-    /// How phase `salt` (see [`phase_seed`]) trains for `epochs`.
+    /// How the phase seeded with `salt` (see [`phase_seed`]) trains for `epochs`.
     pub fn schedule(&self, epochs: usize, salt: u64) -> Schedule {
         Schedule {
             epochs,
@@ -108,10 +108,28 @@ pub fn complete<T: Serialize + DeserializeOwned + Default>(partial: serde_json::
     serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| bad(&e))
 }
 
-/// The seed of one phase of a run (`salt`: teacher 0, students 1.., control 9), for its
-/// initialization and its batch order alike.
-fn phase_seed(seed: u64, salt: u64) -> u64 {
+/// The seeding scheme, the one rule for every random draw of a run: a run has one seed, and each
+/// of its random streams is seeded with `phase_seed(seed, salt)`, the salt naming the stream (a
+/// phase's initial weights, batch order and dropout; the control's labels; the toy's points). A
+/// replica of a phase draws its own batch order and dropout from
+/// [`crate::parallel::replica_seed`] of that seed. So a run's figures depend on its seed and its
+/// number of replicas alone.
+pub fn phase_seed(seed: u64, salt: u64) -> u64 {
     seed.wrapping_mul(1000).wrapping_add(salt)
+}
+
+/// The salts of [`phase_seed`]: one per random stream of a run.
+pub mod salt {
+    pub const TEACHER: u64 = 0;
+    /// The first student's; a second student takes the next.
+    pub const STUDENT: u64 = 1;
+    pub const CONTROL: u64 = 9;
+    /// The control's random labels.
+    pub const CONTROL_LABELS: u64 = 10;
+    /// The toy's points and their labels.
+    pub const POINTS: u64 = 20;
+    /// The toy teacher's first attempt; a retry takes the next.
+    pub const TOY_TEACHER: u64 = 30;
 }
 
 /// A fresh model for phase `salt`, made by `build` on the autodiff device, for replica `rank` of
@@ -131,10 +149,9 @@ fn fresh_replica<M: Module>(device: &Device, seed: u64, salt: u64, (rank, size):
 }
 
 /// Uniformly random classes: the control that shows a student learns from its teacher's labels,
-/// not from the images alone. Each experiment passes its own `salt`, so its control draws its own
-/// labels.
-fn random_labels(len: usize, seed: u64, salt: u64) -> Vec<u8> {
-    let mut rng = SmallRng::seed_from_u64(seed ^ salt);
+/// not from the images alone.
+fn random_labels(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = SmallRng::seed_from_u64(phase_seed(seed, salt::CONTROL_LABELS));
     (0..len).map(|_| rng.random_range(0..10u8)).collect()
 }
 

@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
+use super::{phase_seed, salt};
 use crate::attack::pgd_linf;
 use crate::models::Mlp;
 use crate::report::{Event, Observer, RunError};
@@ -160,7 +161,7 @@ pub async fn run(config: &ToyConfig, device: &Device, observer: &mut impl Observ
 /// One seed of the experiment.
 pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<ToyRun, RunError> {
     let grad_device = device.clone().autodiff();
-    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut rng = SmallRng::seed_from_u64(phase_seed(seed, salt::POINTS));
     let points: Vec<[f32; 2]> = (0..config.points).map(|_| [rng.random(), rng.random()]).collect();
     let labels: Vec<u8> = (0..config.points).map(|_| rng.random_range(0..2u8)).collect();
 
@@ -168,7 +169,7 @@ pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<
     // `max_steps`: the teacher then starts again from a fresh one.
     let mut attempt = 0u64;
     let (teacher, teacher_predictions, teacher_correct) = loop {
-        device.seed((seed.wrapping_mul(2) + 1).wrapping_add(attempt << 32));
+        device.seed(phase_seed(seed, salt::TOY_TEACHER + attempt));
         let teacher = fit(config, &points, &labels, &grad_device).await?;
         let predictions = classify(&teacher, &points, device).await?;
         let correct = count_equal(&predictions, &labels);
@@ -187,7 +188,7 @@ pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<
     let kept_points: Vec<[f32; 2]> = adversarial.iter().zip(&flipped).filter(|(_, f)| **f).map(|(p, _)| *p).collect();
     let kept_labels: Vec<u8> = adversarial_labels.iter().zip(&flipped).filter(|(_, f)| **f).map(|(l, _)| *l).collect();
 
-    device.seed(seed.wrapping_mul(2) + 2);
+    device.seed(phase_seed(seed, salt::STUDENT));
     let student = if kept_points.is_empty() {
         // Nothing to learn from: the student stays at its random initialization.
         Mlp::new(config.hidden, config.depth, device)
