@@ -16,7 +16,7 @@ use wrong_labels::experiments::Training;
 use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
 use wrong_labels::parallel::Alone;
-use wrong_labels::report::{Event, Observer, Spread};
+use wrong_labels::report::{Event, Observer, RunError, Spread};
 
 #[derive(Parser)]
 #[command(version, about = "Learning from incorrectly labeled data (Wallace, Distill 2019)")]
@@ -151,13 +151,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let device = device(args.common.backend)?;
             let (mnist, fashion_train) = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
             let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
-            let reports = over_seeds(args.common.seeds, args.config.training.seed, |seed| {
-                let config = FashionConfig { training: Training { seed, ..args.config.training.clone() }, ..args.config.clone() };
-                let report = pollster::block_on(fashion::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
-                print_fashion(&report);
-                Ok(report)
-            })?;
-            finish(&args.common, reports, fashion_figures)
+            let run = |config: &FashionConfig| pollster::block_on(fashion::run(&data, config, &device, &mut Alone, &mut Bars::new()));
+            over_seeds(&args.common, args.config, |c| &mut c.training, run, print_fashion, fashion_figures)
         }
         Command::Toy(args) => {
             let device = device(args.backend)?;
@@ -171,13 +166,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let device = device(args.common.backend)?;
             let data = cifar::load_dir(&args.common.data.join("cifar-10-batches-bin"))
                 .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
-            let reports = over_seeds(args.common.seeds, args.config.training.seed, |seed| {
-                let config = CifarConfig { training: Training { seed, ..args.config.training.clone() }, ..args.config.clone() };
-                let report = pollster::block_on(experiments::cifar::run(&data, &config, &device, &mut Alone, &mut Bars::new())).map_err(|e| e.to_string())?;
-                print_cifar(&report);
-                Ok(report)
-            })?;
-            finish(&args.common, reports, cifar_figures)
+            let run = |config: &CifarConfig| pollster::block_on(experiments::cifar::run(&data, config, &device, &mut Alone, &mut Bars::new()));
+            over_seeds(&args.common, args.config, |c| &mut c.training, run, print_cifar, cifar_figures)
         }
         Command::ConvertCifar(args) => {
             let written = cifar::convert_tree(&args.from, &args.to, args.seed).map_err(|e| e.to_string())?;
@@ -204,17 +194,28 @@ fn load_fashion(dir: &std::path::Path) -> Result<(Splits, ImageSet), LoadError> 
     Ok((mnist, fashion.train))
 }
 
-/// Runs `run` with the seeds `first`, `first + 1`, … (`count` of them).
-fn over_seeds<R>(count: u64, first: u64, run: impl FnMut(u64) -> Result<R, String>) -> Result<Vec<R>, String> {
-    if count == 0 {
+/// Runs an experiment with `config` once per seed of `common` (its own seed, then the next ones),
+/// printing each report; writes the report of the one run, or of all of them with the spread of
+/// each of the `figures` over them (which it prints).
+fn over_seeds<C, R: Serialize>(
+    common: &Common,
+    mut config: C,
+    training: impl Fn(&mut C) -> &mut Training,
+    run: impl Fn(&C) -> Result<R, RunError>,
+    print: fn(&R),
+    figures: fn(&R) -> Vec<(&'static str, f64)>,
+) -> Result<(), String> {
+    if common.seeds == 0 {
         return Err("--seeds must be at least 1".into());
     }
-    (first..first.saturating_add(count)).map(run).collect()
-}
-
-/// Writes the report of one run, or of several (every run, and the spread of each of the
-/// `figures` over them, which it prints).
-fn finish<R: Serialize>(common: &Common, mut reports: Vec<R>, figures: impl Fn(&R) -> Vec<(&'static str, f64)>) -> Result<(), String> {
+    let first = training(&mut config).seed;
+    let mut reports = Vec::new();
+    for seed in first..first.saturating_add(common.seeds) {
+        training(&mut config).seed = seed;
+        let report = run(&config).map_err(|e| e.to_string())?;
+        print(&report);
+        reports.push(report);
+    }
     if reports.len() == 1 {
         return write_report(common.out.as_ref(), &reports.remove(0));
     }
