@@ -103,10 +103,6 @@ export function parseState(search) {
   return { state, problems };
 }
 
-export function readState(search = location.search) {
-  return parseState(search).state;
-}
-
 /** Writes the settings that differ from their preset's into the URL, without reloading. */
 export function writeState(state) {
   const base = presetValues(state.preset);

@@ -32,6 +32,75 @@ export function seconds(s) {
   return s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
+/** The element of `root` marked `data-part="name"` (index.html names each part of a section so). */
+export function part(root, name) {
+  return root.querySelector(`[data-part="${name}"]`);
+}
+
+/**
+ * An experiment section of the page, from its element: its status line, its Run / Cancel buttons,
+ * and, where it has them, its estimate line, download rows, phase bars, charts and results.
+ */
+export class SectionView {
+  constructor(root) {
+    this.root = root;
+    for (const name of ['status', 'eta', 'downloads', 'results']) this[name] = part(root, name);
+    this.phases = part(root, 'phases') && new Phases(part(root, 'phases'));
+    this.curves = part(root, 'loss-chart') && new Curves(part(root, 'loss-chart'), part(root, 'accuracy-chart'));
+    this.buttons = [...root.querySelectorAll('.actions button:not(.download)')];
+  }
+
+  /** Says `text` (a string or a node) on the status line; an error is shown as one. */
+  say(text, isError = false) {
+    this.status.replaceChildren(text);
+    this.status.classList.toggle('error', isError);
+  }
+
+  /** While a run is on, only Cancel can be pressed. */
+  busy(on) {
+    this.buttons.forEach((b) => { b.disabled = on !== b.id.endsWith('cancel'); });
+  }
+
+  /** Empties what a run of a long experiment fills, hiding the last results. */
+  clear() {
+    this.phases.clear();
+    this.curves.clear();
+    this.downloads.replaceChildren();
+    this.eta.textContent = '';
+    this.results.hidden = true;
+  }
+
+  /** A download row for `label`; returns the callback that shows its progress. */
+  downloadRow(label) {
+    const bar = el('progress', { max: '1', value: '0' });
+    const text = el('span', {}, 'starting…');
+    this.downloads.append(el('div', { class: 'download-row' }, el('span', {}, `download ${label}`), bar, text));
+    return (received, total, cached) => {
+      bar.max = total || received || 1;
+      bar.value = received;
+      text.textContent = cached ? 'from the browser cache' : `${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`;
+    };
+  }
+
+  /** Routes a run's progress events to the phase bars and charts (`testName`: the test set's). */
+  progress(testName) {
+    const lastStep = {};
+    return (e) => {
+      if (e.kind === 'phase') {
+        this.phases.start(e.phase, e.steps);
+        if (!e.phase.startsWith('relabel')) this.curves.add(e.phase);
+      } else if (e.kind === 'step') {
+        this.phases.step(e);
+        this.curves.step(e);
+        lastStep[e.phase] = e.step;
+      } else if (e.kind === 'epoch') {
+        this.curves.epoch(e.phase, e.record, lastStep[e.phase]);
+        if (e.record.test_accuracy != null) this.phases.finish(e.phase, `epoch ${e.record.epoch}: ${testName} test ${pct(e.record.test_accuracy)}`);
+      }
+    };
+  }
+}
+
 /** A progress bar per phase with its step, speed and ETA. */
 export class Phases {
   constructor(root) { this.root = root; this.rows = new Map(); }

@@ -2,7 +2,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SETTINGS, DEFAULTS, PRESETS, readState, parseState, parseSetting, config, fashionConfig, toyConfig, fashionSeconds, cifarConfig, cifarSeconds } from '../../www/state.js';
+import { SETTINGS, DEFAULTS, PRESETS, parseState, parseSetting, config, fashionConfig, toyConfig, fashionSeconds, cifarConfig, cifarSeconds } from '../../www/state.js';
+
+/** The settings a query gives (what `parseState` keeps of it). */
+const readState = (search) => parseState(search).state;
 
 test('a preset sets its fields, and settings in the URL override it', () => {
   assert.equal(readState('').preset, 'quick');

@@ -1,0 +1,143 @@
+// The backends the page trains on: a pool of workers each (a CPU pool and a WebGPU pool, started
+// when first needed), the choice between them by measuring both, and the datasets they are fed.
+
+import { loadDataset } from './data.js';
+import { Pool, Cancelled, workerCount } from './pool.js';
+
+/**
+ * With `backend=auto`, a measurement of WebGPU gives up after this long: a GPU that cannot finish a
+ * few steps in that time (a software one compiles its shaders for a minute) is the slower.
+ */
+const GPU_MEASURE_MS = 90_000;
+
+export const DATASET_NAMES = { mnist: 'MNIST', fashion: 'FashionMNIST', cifar: 'CIFAR-10' };
+
+const cpuName = (p) => `CPU (WebAssembly), ${p.size} worker${p.size > 1 ? 's' : ''}`;
+const backendName = (p) => (p.backend === 'cpu' ? cpuName(p) : `WebGPU on ${p.info.adapter.name}`);
+const speed = (ips) => `${Math.round(ips).toLocaleString('en')} images/s`;
+
+export class Backends {
+  /** `settings`: the page's settings object (its `backend` and `workers` are read at each run). */
+  constructor(settings) {
+    this.settings = settings;
+    this.pools = { cpu: null, webgpu: null };
+    // Whether this browser has a WebGPU adapter at all (the workers find their own).
+    this.gpuAdapter = (async () => {
+      try { return (await navigator.gpu?.requestAdapter()) ?? null; } catch { return null; }
+    })();
+  }
+
+  /** The started pool of a backend (a fresh one after a failure or a change of worker count). */
+  async pool(backend) {
+    const size = backend === 'cpu' ? workerCount(this.settings.workers) : 1;
+    const pools = this.pools;
+    if (!pools[backend] || pools[backend].dead || pools[backend].size !== size) {
+      pools[backend]?.terminate();
+      pools[backend] = new Pool(backend, size);
+    }
+    const started = pools[backend];
+    try {
+      started.info = await started.ready;
+    } catch (e) {
+      if (pools[backend] === started) pools[backend] = null;
+      throw e;
+    }
+    return started;
+  }
+
+  /** What this browser offers, said before any run. */
+  async describe() {
+    const cores = `the CPU (WebAssembly) with ${workerCount(this.settings.workers)} workers`;
+    const adapter = await this.gpuAdapter;
+    const forced = { cpu: `Backend: ${cores}, as chosen in the settings.`, webgpu: 'Backend: WebGPU, as chosen in the settings.' };
+    return forced[this.settings.backend]
+      ?? (adapter ? `WebGPU found a GPU adapter: each run first times a few training steps on it and on ${cores}, and trains on the faster.`
+        : `No WebGPU adapter here, so the models train on ${cores}.`);
+  }
+
+  /**
+   * Measures the training speed of `experiment` with `config` on each backend the settings allow
+   * (WebGPU where an adapter exists, the CPU with all its workers), and picks the faster. Returns the
+   * pool, its speed, and a line saying what was measured. `run.pool` follows the pool being
+   * measured, so that a cancel reaches it.
+   */
+  async choose(experiment, config, run) {
+    const candidates = this.settings.backend === 'auto' ? ['webgpu', 'cpu'] : [this.settings.backend];
+    const measured = [];
+    const notes = [];
+    for (const backend of candidates) {
+      run.check();
+      if (backend === 'webgpu' && !(await this.gpuAdapter)) {
+        notes.push('WebGPU: no adapter in this browser');
+        continue;
+      }
+      let started;
+      try {
+        started = await this.pool(backend);
+      } catch (e) {
+        notes.push(`WebGPU: ${e.message}`);
+        continue;
+      }
+      run.pool = started;
+      // A backend the settings force is measured for the estimate alone, however long it takes.
+      const limited = backend === 'webgpu' && candidates.length > 1;
+      const timeout = new Promise((_, reject) => {
+        if (limited) setTimeout(() => reject(new Error(`no result within ${GPU_MEASURE_MS / 1000} s`)), GPU_MEASURE_MS);
+      });
+      try {
+        const ips = await Promise.race([started.measure(experiment, config), timeout]);
+        measured.push({ backend, workers: started.size, name: backendName(started), images_per_second: ips, pool: started });
+      } catch (e) {
+        if (e instanceof Cancelled) throw e;
+        if (backend === 'cpu') throw e;
+        // A slow (software) GPU is given back rather than left running.
+        started.fail(e);
+        notes.push(`${backendName(started)}: ${e.message}`);
+      }
+    }
+    if (!measured.length) {
+      // Only WebGPU was asked for, and it could not run: the CPU always can.
+      notes.push('training on the CPU instead');
+      const started = await this.pool('cpu');
+      run.pool = started;
+      measured.push({ backend: 'cpu', workers: started.size, name: cpuName(started), images_per_second: await started.measure(experiment, config), pool: started });
+    }
+    const best = measured.reduce((a, b) => (b.images_per_second > a.images_per_second ? b : a));
+    const figures = measured.map((m) => `${m.name}: ${speed(m.images_per_second)}`);
+    const line = [...figures, ...notes].join(' · ') + (measured.length > 1 ? ` → ${best.backend === 'cpu' ? 'CPU' : 'WebGPU'}` : '');
+    return { ...best, line, measured: measured.map(({ pool: _, ...m }) => m) };
+  }
+
+  /**
+   * Starts the downloads of a run's datasets (`[name, files]` pairs) at once, while the backends
+   * are measured, except those a pool already holds; each at most once. `progress(name)` gives the
+   * callback that shows a download's progress. Returns `get(name, files)`, which resolves to the
+   * files' bytes.
+   */
+  downloads(datasets, progress) {
+    const started = {};
+    const get = (name, files) => (started[name] ??= loadDataset(name, progress(name), files));
+    for (const [name, files] of datasets) {
+      if (!Object.values(this.pools).some((p) => p?.loaded[name] === files.join())) get(name, files).catch(() => {});
+    }
+    return get;
+  }
+
+  /**
+   * The part of a run that every section shares once its backend is chosen: hands the chosen pool
+   * the data it lacks (`[datasets, get]`, see `downloads`), runs `experiment` on it, and returns the
+   * report with the backend recorded.
+   */
+  async train(choice, experiment, config, [datasets, get], onEvent, status, run) {
+    run.pool = choice.pool;
+    status('loading data…');
+    for (const [name, files] of datasets) {
+      if (choice.pool.loaded[name] !== files.join()) await choice.pool.load(name, files, await get(name, files));
+    }
+    run.check();
+    status('running…');
+    const report = await choice.pool.run(experiment, config, onEvent);
+    report.backend = { backend: choice.backend, workers: choice.workers, name: choice.name, measured: choice.measured };
+    return report;
+  }
+}

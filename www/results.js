@@ -1,0 +1,64 @@
+// The results of each experiment, drawn into the results part of its section from the report
+// (and, for the galleries, the images the workers hand back).
+
+import { el, part, pct, thumbnail, heatmap, drawToy, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
+
+const DIGITS = [...'0123456789'];
+
+/** A table with a header row and one row per entry, the first column's cells left-aligned. */
+function table(into, header, rows) {
+  into.replaceChildren(
+    el('tr', {}, ...header.map((h) => el('th', {}, h))),
+    ...rows.map(([name, ...cells]) => el('tr', {}, el('td', { style: 'text-align:left' }, name), ...cells.map((c) => el('td', {}, c)))),
+  );
+}
+
+/** MNIST → FashionMNIST: the accuracies beside the article's, what the teacher called the clothes,
+ * and the last student on real digits. `images`: the relabelled examples' and the test digits' pixels. */
+export function showFashion(results, report, images) {
+  const rows = [
+    ['teacher, trained on MNIST', report.teacher.test_accuracy, report.paper.teacher_test_accuracy, report.teacher.images_per_second],
+    ...report.students.map((s) => [`student, FashionMNIST + teacher's labels (${s.normalize === 'none' ? 'raw pixels' : s.normalize})`, s.test_accuracy, s.paper_accuracy, s.images_per_second]),
+    ['control, FashionMNIST + random labels', report.control.test_accuracy, 0.1, report.control.images_per_second],
+  ];
+  table(part(results, 'table'), ['model', 'MNIST test accuracy', 'article', 'training img/s'],
+    rows.map(([name, acc, paper, ips]) => [name, pct(acc), paper == null ? '' : pct(paper), String(Math.round(ips))]));
+  part(results, 'relabel-gallery').replaceChildren(...report.relabel.examples.map((ex, k) =>
+    thumbnail(images.fashion[k], `${FASHION_CLASSES[ex.class]} → ${ex.digit}`)));
+  part(results, 'class-digit').replaceChildren(heatmap(report.relabel.class_to_digit, FASHION_CLASSES, DIGITS));
+  const student = report.students[report.students.length - 1];
+  part(results, 'prediction-gallery').replaceChildren(...student.sample_predictions.map((p, i) =>
+    thumbnail(images.digits[i], `${student.sample_labels[i]}: guess ${p}`, p !== student.sample_labels[i])));
+  part(results, 'confusion').replaceChildren(heatmap(student.confusion, DIGITS, DIGITS));
+  results.hidden = false;
+}
+
+/** The 2-D toy: both networks' pictures for the first seed, and the count over all seeds. */
+export function showToy(results, report) {
+  const run = { ...report.example, epsilon: report.config.epsilon };
+  drawToy(part(results, 'teacher'), run, run.teacher_grid, true);
+  drawToy(part(results, 'student'), run, run.student_grid, false);
+  const n = run.points.length;
+  part(results, 'teacher-caption').textContent = `first network: fits ${run.teacher_correct}/${n}; ${run.kept} attacks flipped it`;
+  part(results, 'student-caption').textContent = `second network, trained only on those ${run.kept} wrongly labeled points`;
+  const spread = report.runs > 1 ? ` — mean over ${report.runs} seeds ${report.mean_correct.toFixed(1)}/${n} (median ${report.distribution.median})` : '';
+  part(results, 'summary').textContent = `Seed ${run.seed}: the second network gets ${run.student_correct}/${n} of the original points right (article: ${report.paper_correct}/${n}; chance: ${n / 2}/${n})${spread}.`;
+  results.hidden = false;
+}
+
+/** CIFAR-10: the accuracies and kept count beside the article's, and the kept wrong images.
+ * `images.wrong`: the kept examples' pixels. */
+export function showCifar(results, report, images) {
+  const { teacher, wrong, student, control, paper } = report;
+  table(part(results, 'table'), ['model', 'this run', 'article'], [
+    ['teacher, trained on CIFAR-10', pct(teacher.test_accuracy), pct(paper.teacher_test_accuracy)],
+    ['teacher on its own training images', pct(teacher.train_accuracy), pct(paper.teacher_train_accuracy)],
+    ['training images it got wrong (kept)', `${wrong.kept} of ${wrong.total}`, `${paper.kept} of 50000`],
+    ['student, trained only on those wrong labels', pct(student.test_accuracy), pct(paper.student_test_accuracy)],
+    ['control, same images with random labels', pct(control.test_accuracy), pct(0.1)],
+  ]);
+  part(results, 'gallery').replaceChildren(...wrong.examples.map((ex, k) =>
+    thumbnail(images.wrong[k], `${CIFAR_CLASSES[ex.class]} → ${CIFAR_CLASSES[ex.label]}`, false, 3)));
+  part(results, 'matrix').replaceChildren(heatmap(wrong.class_to_wrong, CIFAR_CLASSES, CIFAR_CLASSES));
+  results.hidden = false;
+}
