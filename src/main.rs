@@ -14,6 +14,7 @@ use wrong_labels::data::{self, ImageSet, LoadError, Splits, cifar};
 use wrong_labels::experiments::{self, cifar::{CifarConfig, CifarReport}};
 use wrong_labels::experiments::Training;
 use wrong_labels::experiments::fashion::{self, FashionConfig, FashionData, FashionReport, Normalize};
+use wrong_labels::experiments::ilyas::{self, IlyasConfig, IlyasReport};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
 use wrong_labels::parallel::Alone;
 use wrong_labels::report::{Event, Observer, RunError, Spread};
@@ -34,6 +35,9 @@ enum Command {
     /// CIFAR-10: a briefly trained ResNet-18's wrong answers are a fresh ResNet-18's only
     /// training data.
     Cifar(CifarArgs),
+    /// Ilyas et al.'s D_rand and D_det on MNIST: training images attacked towards target classes
+    /// and labelled with them are a fresh CNN's only training data.
+    Ilyas(IlyasArgs),
     /// Converts a CIFAR-10 image-folder tree (train/<class>/*.jpg, test/<class>/*.jpg) into the
     /// official binary format (scripts/fetch-data cifar uses it).
     ConvertCifar(ConvertArgs),
@@ -94,6 +98,17 @@ struct FashionArgs {
 }
 
 #[derive(Args)]
+struct IlyasArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Where to draw the students' accuracy and the attack's success against ε (PNG).
+    #[arg(long, default_value = "ilyas.png")]
+    plot: PathBuf,
+    #[command(flatten)]
+    config: IlyasConfig,
+}
+
+#[derive(Args)]
 struct ToyArgs {
     /// Where to write the JSON report.
     #[arg(long)]
@@ -111,7 +126,8 @@ fn main() -> ExitCode {
     let command = Cli::command()
         .mut_subcommand("fashion", |c| with_defaults(c, &FashionConfig::default()))
         .mut_subcommand("cifar", |c| with_defaults(c, &CifarConfig::default()))
-        .mut_subcommand("toy", |c| with_defaults(c, &ToyConfig::default()));
+        .mut_subcommand("toy", |c| with_defaults(c, &ToyConfig::default()))
+        .mut_subcommand("ilyas", |c| with_defaults(c, &IlyasConfig::default()));
     let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -122,22 +138,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// A config field's value as the command line writes it (none for an absent option).
+fn default_text(value: serde_json::Value) -> Option<String> {
+    Some(match value {
+        serde_json::Value::Null => return None,
+        serde_json::Value::String(text) => text,
+        // An f32 field (0.12) reads back as its f64 widening (0.11999999731779099): print the
+        // shortest text that gives the same f32.
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (None, Some(x)) if f64::from(x as f32) == x => (x as f32).to_string(),
+            _ => n.to_string(),
+        },
+        // A list option (`--epsilons 0.5,1`) takes its values comma-separated.
+        serde_json::Value::Array(items) => items.into_iter().filter_map(default_text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    })
+}
+
 /// Gives each option of `command` named after a field of `defaults` that field's value as its
 /// default, so that the configs' `Default` impls are the one place a default is written.
 fn with_defaults(mut command: clap::Command, defaults: &impl Serialize) -> clap::Command {
     let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(defaults) else { return command };
     for (name, value) in fields {
-        let text = match value {
-            serde_json::Value::Null => continue,
-            serde_json::Value::String(text) => text,
-            // An f32 field (0.12) reads back as its f64 widening (0.11999999731779099): print the
-            // shortest text that gives the same f32.
-            serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
-                (None, Some(x)) if f64::from(x as f32) == x => (x as f32).to_string(),
-                _ => n.to_string(),
-            },
-            other => other.to_string(),
-        };
+        let Some(text) = default_text(value) else { continue };
         if command.get_arguments().any(|arg| arg.get_id() == name.as_str()) {
             command = command.mut_arg(name, |arg| arg.required(false).default_value(text));
         }
@@ -168,6 +191,18 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("{e} (run scripts/fetch-data cifar to get CIFAR-10)"))?;
             let run = |config: &CifarConfig| pollster::block_on(experiments::cifar::run(&data, config, &device, &mut Alone, &mut Bars::new()));
             over_seeds(&args.common, args.config, |c| &mut c.training, run, print_cifar, cifar_figures)
+        }
+        Command::Ilyas(args) => {
+            let device = device(args.common.backend)?;
+            let mnist = data::load_dir(&args.common.data.join("mnist")).map_err(|e| e.to_string())?;
+            let plot = &args.plot;
+            let run = |config: &IlyasConfig| {
+                let report = pollster::block_on(ilyas::run(&mnist, config, &device, &mut Alone, &mut Bars::new()))?;
+                plot::epsilon_sweep(&report, plot).map_err(|e| RunError::Config(format!("{}: {e}", plot.display())))?;
+                println!("plot: {}", plot.display());
+                Ok(report)
+            };
+            over_seeds(&args.common, args.config, |c| &mut c.training, run, print_ilyas, ilyas_figures)
         }
         Command::ConvertCifar(args) => {
             let written = cifar::convert_tree(&args.from, &args.to, args.seed).map_err(|e| e.to_string())?;
@@ -203,7 +238,7 @@ fn over_seeds<C, R: Serialize>(
     training: impl Fn(&mut C) -> &mut Training,
     run: impl Fn(&C) -> Result<R, RunError>,
     print: fn(&R),
-    figures: fn(&R) -> Vec<(&'static str, f64)>,
+    figures: fn(&R) -> Vec<(String, f64)>,
 ) -> Result<(), String> {
     if common.seeds == 0 {
         return Err("--seeds must be at least 1".into());
@@ -220,7 +255,7 @@ fn over_seeds<C, R: Serialize>(
         return write_report(common.out.as_ref(), &reports.remove(0));
     }
     let table: Vec<_> = reports.iter().map(figures).collect();
-    let spreads: Vec<Spread> = (0..table[0].len()).map(|k| Spread::of(table[0][k].0, table.iter().map(|row| row[k].1).collect())).collect();
+    let spreads: Vec<Spread> = (0..table[0].len()).map(|k| Spread::of(&table[0][k].0, table.iter().map(|row| row[k].1).collect())).collect();
     println!("\nover {} seeds: {:>10} {:>8} {:>10} {:>10}", reports.len(), "mean", "sd", "min", "max");
     for s in &spreads {
         println!("{:<32} {:>10.2} {:>8.2} {:>10.2} {:>10.2}", s.figure, s.mean, s.sd, s.min, s.max);
@@ -234,23 +269,37 @@ fn over_seeds<C, R: Serialize>(
 }
 
 /// The headline figures of a fashion run, in percent.
-fn fashion_figures(r: &FashionReport) -> Vec<(&'static str, f64)> {
+fn fashion_figures(r: &FashionReport) -> Vec<(String, f64)> {
     let mut figures = vec![("teacher (%)", r.teacher.test_accuracy)];
     figures.extend(r.students.iter().map(|s| (if s.normalize == Normalize::None { "raw student (%)" } else { "normalized student (%)" }, s.test_accuracy)));
     figures.push(("control (%)", r.control.test_accuracy));
-    figures.into_iter().map(|(name, accuracy)| (name, f64::from(accuracy) * 100.0)).collect()
+    figures.into_iter().map(|(name, accuracy)| (name.into(), f64::from(accuracy) * 100.0)).collect()
 }
 
 /// The headline figures of a CIFAR-10 run: accuracies in percent, and the kept images.
-fn cifar_figures(r: &CifarReport) -> Vec<(&'static str, f64)> {
+fn cifar_figures(r: &CifarReport) -> Vec<(String, f64)> {
     let percent = |x: f32| f64::from(x) * 100.0;
     vec![
-        ("teacher, training images (%)", percent(r.teacher.train_accuracy)),
-        ("teacher, test images (%)", percent(r.teacher.test_accuracy)),
-        ("wrong images kept", r.wrong.kept as f64),
-        ("student (%)", percent(r.student.test_accuracy)),
-        ("control (%)", percent(r.control.test_accuracy)),
+        ("teacher, training images (%)".into(), percent(r.teacher.train_accuracy)),
+        ("teacher, test images (%)".into(), percent(r.teacher.test_accuracy)),
+        ("wrong images kept".into(), r.wrong.kept as f64),
+        ("student (%)".into(), percent(r.student.test_accuracy)),
+        ("control (%)".into(), percent(r.control.test_accuracy)),
     ]
+}
+
+/// The headline figures of an ilyas run, in percent: the teacher, each set's attack success and
+/// student, the control.
+fn ilyas_figures(r: &IlyasReport) -> Vec<(String, f64)> {
+    let percent = |x: f32| f64::from(x) * 100.0;
+    let mut figures = vec![("teacher (%)".to_string(), percent(r.teacher.test_accuracy))];
+    for set in &r.sets {
+        let name = format!("{} ε={}", ilyas::name(set.targets), set.epsilon);
+        figures.push((format!("{name} attack success (%)"), percent(set.attack_success)));
+        figures.push((format!("{name} student (%)"), percent(set.student.test_accuracy)));
+    }
+    figures.push(("control (%)".into(), percent(r.control.test_accuracy)));
+    figures
 }
 
 fn write_report(path: Option<&PathBuf>, report: &impl Serialize) -> Result<(), String> {
@@ -351,6 +400,23 @@ fn print_cifar(r: &CifarReport) {
         "train img/s: teacher {:.0}, student {:.0}, control {:.0}; relabel {:.0}; total {:.0} s",
         r.teacher.images_per_second, r.student.images_per_second, r.control.images_per_second, r.wrong.images_per_second, r.seconds
     );
+}
+
+fn print_ilyas(r: &IlyasReport) {
+    println!("\nteacher: MNIST test {}, {} on the images it attacks", pct(r.teacher.test_accuracy), pct(r.teacher_clean_accuracy));
+    println!("{:<8} {:>6} {:>9} {:>8} {:>8} {:>14} {:>10} {:>10}", "set", "ε", "success", "mean l2", "mean l∞", "student test", "Ilyas", "attack img/s");
+    for set in &r.sets {
+        let paper = match set.targets {
+            ilyas::Targets::Rand => r.paper.rand_student_test_accuracy,
+            ilyas::Targets::Det => r.paper.det_student_test_accuracy,
+        };
+        println!(
+            "{:<8} {:>6} {:>9} {:>8.3} {:>8.3} {:>14} {:>10} {:>10.0}",
+            ilyas::name(set.targets), set.epsilon, pct(set.attack_success), set.mean_l2, set.mean_linf, pct(set.student.test_accuracy), pct(paper), set.attack_images_per_second
+        );
+    }
+    println!("control (random labels): {}; Ilyas's figures are CIFAR-10's (ResNet-50, l2 ε = 0.5)", pct(r.control.test_accuracy));
+    println!("total: {:.0} s", r.seconds);
 }
 
 fn print_toy(r: &ToyReport) {

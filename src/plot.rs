@@ -1,16 +1,18 @@
-//! The toy experiment's picture: both decision boundaries, the points and their attacks.
+//! The command line's pictures: the toy's decision boundaries, points and attacks; the ilyas
+//! experiment's accuracies against the attack's radius. No text: plotters draws text only with a
+//! system font library, and the numbers are printed beside the plots.
 
 use std::path::Path;
 
 use plotters::prelude::*;
+use wrong_labels::experiments::ilyas::{IlyasReport, Targets};
 use wrong_labels::experiments::toy::ToyRun;
 
 const BLUE: RGBColor = RGBColor(49, 110, 200);
 const ORANGE: RGBColor = RGBColor(230, 120, 30);
 
 /// Two panels: the first network's boundary with the points and arrows to their adversarial
-/// points; the second network's boundary with the same original points. No text: plotters
-/// draws text only with a system font library, and the numbers are printed beside the plot.
+/// points; the second network's boundary with the same original points.
 pub fn toy(run: &ToyRun, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = BitMapBackend::new(path, (1000, 520)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -52,4 +54,32 @@ fn shade(p1: f32) -> RGBColor {
     let (target, t) = if p1 >= 0.5 { (ORANGE, (p1 - 0.5) * 2.0) } else { (BLUE, (0.5 - p1) * 2.0) };
     let t = 0.15 + 0.35 * t;
     RGBColor(mix(255, target.0, t), mix(255, target.1, t), mix(255, target.2, t))
+}
+
+/// Against ε (x, from 0 to the largest radius), on a scale of 0 to 1 with a grey line every tenth:
+/// the students' MNIST test accuracy (thick: D_rand blue, D_det orange), the attack's success
+/// (thin, same colours), the random-label control (grey, flat).
+pub fn epsilon_sweep(report: &IlyasReport, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::new(path, (640, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = report.sets.iter().map(|s| s.epsilon).fold(0.0f32, f32::max) * 1.05;
+    let mut chart = ChartBuilder::on(&root).margin(20).build_cartesian_2d(0f32..top, 0f32..1f32)?;
+    let grey = RGBColor(200, 200, 200);
+    for k in 0..=10 {
+        let y = k as f32 / 10.0;
+        chart.draw_series(LineSeries::new([(0.0, y), (top, y)], grey.stroke_width(if k == 0 || k == 10 { 2 } else { 1 })))?;
+    }
+    let control = report.control.test_accuracy;
+    chart.draw_series(LineSeries::new([(0.0, control), (top, control)], RGBColor(120, 120, 120).stroke_width(3)))?;
+    for (targets, color) in [(Targets::Rand, BLUE), (Targets::Det, ORANGE)] {
+        let sets: Vec<_> = report.sets.iter().filter(|s| s.targets == targets).collect();
+        let students: Vec<(f32, f32)> = sets.iter().map(|s| (s.epsilon, s.student.test_accuracy)).collect();
+        let success: Vec<(f32, f32)> = sets.iter().map(|s| (s.epsilon, s.attack_success)).collect();
+        chart.draw_series(LineSeries::new(students.clone(), color.stroke_width(4)))?;
+        chart.draw_series(students.iter().map(|&p| Circle::new(p, 6, color.filled())))?;
+        chart.draw_series(LineSeries::new(success.clone(), color.stroke_width(1)))?;
+        chart.draw_series(success.iter().map(|&p| Circle::new(p, 3, color.stroke_width(1))))?;
+    }
+    root.present()?;
+    Ok(())
 }

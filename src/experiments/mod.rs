@@ -2,6 +2,7 @@
 
 pub mod cifar;
 pub mod fashion;
+pub mod ilyas;
 pub mod toy;
 
 use burn::module::Module;
@@ -126,10 +127,14 @@ pub mod salt {
     pub const CONTROL: u64 = 9;
     /// The control's random labels.
     pub const CONTROL_LABELS: u64 = 10;
+    /// The ilyas experiment's target classes.
+    pub const TARGETS: u64 = 11;
     /// The toy's points and their labels.
     pub const POINTS: u64 = 20;
     /// The toy teacher's first attempt; a retry takes the next.
     pub const TOY_TEACHER: u64 = 30;
+    /// The ilyas experiment's students, one per adversarial set, from here up.
+    pub const ADVERSARIAL_STUDENTS: u64 = 100;
 }
 
 /// A fresh model for phase `salt`, made by `build` on the autodiff device, for replica `rank` of
