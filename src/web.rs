@@ -18,6 +18,7 @@ use crate::data::{ImageSet, Splits, cifar};
 use crate::experiments;
 use crate::experiments::cifar::{self as cifar_experiment, CifarConfig};
 use crate::experiments::fashion::{self, FashionConfig, FashionData};
+use crate::experiments::ilyas::{self, IlyasConfig};
 use crate::experiments::toy::{self, ToyConfig};
 use crate::parallel::{self, Group};
 use crate::report::{Event, Observer, RunError};
@@ -257,12 +258,13 @@ impl Lab {
         Ok(())
     }
 
-    /// Pixels of image `index` of this worker's shard of a set (`"mnist-test"`, `"fashion"` or
-    /// `"cifar-train"`), for galleries: one plane per channel.
+    /// Pixels of image `index` of this worker's shard of a set (`"mnist-test"`, `"mnist-train"`,
+    /// `"fashion"` or `"cifar-train"`), for galleries: one plane per channel.
     pub fn image(&self, set: &str, index: usize) -> Result<Vec<u8>, JsValue> {
         let pick = |s: &ImageSet| (index < s.len()).then(|| s.image(index).to_vec());
         let found = match set {
             "mnist-test" => self.mnist.borrow().as_ref().and_then(|m| pick(&m.test)),
+            "mnist-train" => self.mnist.borrow().as_ref().and_then(|m| pick(&m.train)),
             "fashion" => self.fashion.borrow().as_ref().and_then(|f| pick(f)),
             "cifar-train" => self.cifar.borrow().as_ref().and_then(|c| pick(&c.train)),
             _ => None,
@@ -300,8 +302,22 @@ impl Lab {
         })
     }
 
+    /// Runs Ilyas et al.'s D_rand / D_det experiment on the loaded MNIST; resolves to the report.
+    #[wasm_bindgen(js_name = runIlyas)]
+    pub fn run_ilyas(&self, config: JsValue, on_event: Function) -> Promise {
+        let (device, mnist, mut workers) = (self.device.clone(), self.mnist.clone(), self.workers.borrow().clone());
+        let mut observer = self.observer(Some(on_event));
+        future_to_promise(async move {
+            let config: IlyasConfig = parse_config(config)?;
+            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
+            let mnist = loaded(&mnist, "MNIST")?;
+            let report = ilyas::run(&mnist, &config, &device, &mut workers, &mut observer).await.map_err(run_error)?;
+            to_js(&report)
+        })
+    }
+
     /// Measures the training speed, in images/s over all workers, of an experiment's
-    /// configuration (`"fashion"` or `"cifar"`) on random images (see `train::measure_speed`).
+    /// configuration (`"fashion"`, `"ilyas"` or `"cifar"`) on random images (see `train::measure_speed`).
     /// The page picks a backend and estimates a run's time from it.
     pub fn measure(&self, experiment: String, config: JsValue) -> Promise {
         let (device, mut workers) = (self.device.clone(), self.workers.borrow().clone());
@@ -310,6 +326,7 @@ impl Lab {
             let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
             let speed = match experiment.as_str() {
                 "fashion" => fashion::measure_speed(&parse_config(config)?, &device, &mut workers, &observer).await,
+                "ilyas" => ilyas::measure_speed(&parse_config(config)?, &device, &mut workers, &observer).await,
                 "cifar" => cifar_experiment::measure_speed(&parse_config(config)?, &device, &mut workers, &observer).await,
                 other => return Err(error(format!("cannot measure '{other}'"))),
             };

@@ -2,12 +2,12 @@
 // Run and Cancel to the backends (backends.js: worker pools, the measured choice, data) and to its
 // views.
 
-import { SETTINGS, PRESETS, presetValues, parseState, parseSetting, writeState, fashionConfig, toyConfig, cifarConfig, fashionSeconds, cifarSeconds } from './state.js';
+import { SETTINGS, PRESETS, presetValues, parseState, parseSetting, writeState, fashionConfig, toyConfig, cifarConfig, ilyasConfig, fashionSeconds, cifarSeconds, ilyasSeconds } from './state.js';
 import { FILES, cifarFiles, cifarSource } from './data.js';
 import { Cancelled, DeviceLost } from './pool.js';
 import { Backends, DATASET_NAMES } from './backends.js';
 import { SectionView, settingsForm, el, seconds } from './views.js';
-import { showFashion, showToy, showCifar } from './results.js';
+import { showFashion, showToy, showCifar, showIlyas } from './results.js';
 
 const $ = (id) => document.getElementById(id);
 const { state, problems: urlProblems } = parseState(location.search);
@@ -16,7 +16,8 @@ window.wrongLabels = published;
 
 // ---- settings forms <-> state <-> URL ----
 // A setting shown in several forms (seed, backend) is one setting: a change shows in every form.
-const forms = ['fashion', 'toy', 'cifar'].map((section) => {
+const SECTIONS = ['fashion', 'toy', 'cifar', 'ilyas'];
+const forms = SECTIONS.map((section) => {
   const form = $(`${section}-settings`);
   settingsForm(form, SETTINGS.filter((s) => s.forms?.includes(section)));
   return form;
@@ -53,13 +54,13 @@ function showExperiment(name) {
   state.experiment = name;
   writeState(state);
   for (const tab of document.querySelectorAll('.tab')) tab.classList.toggle('active', tab.dataset.experiment === name);
-  for (const section of ['fashion', 'toy', 'cifar']) $(section).hidden = name !== section;
+  for (const section of SECTIONS) $(section).hidden = name !== section;
   if (name === 'cifar') checkCifar();
 }
 for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showExperiment(tab.dataset.experiment));
 
 const backends = new Backends(state);
-const sections = Object.fromEntries(['fashion', 'toy', 'cifar'].map((name) => [name, new SectionView($(name))]));
+const sections = Object.fromEntries(SECTIONS.map((name) => [name, new SectionView($(name))]));
 
 /** Publishes a run's report, and the wasm memory of the workers that ran it. */
 function publish(report, ran = null) {
@@ -214,7 +215,21 @@ async function runCifar() {
 }
 $('cifar-run').addEventListener('click', runCifar);
 
+// ---- Ilyas et al.'s D_rand / D_det on MNIST ----
+async function runIlyas() {
+  await runInSection('ilyas', async (view, run) => {
+    const config = ilyasConfig(state);
+    const estimate = (ips) => `${seconds(ilyasSeconds(config, ips))}.`;
+    await measureAndTrain(view, run, 'ilyas', config, [['mnist', FILES.mnist]], 'MNIST', estimate, async (report, pool) => {
+      const originals = [];
+      for (const set of report.sets) originals.push(await pool.images('mnist-train', set.examples.slice(0, 4).map((ex) => ex.index)));
+      showIlyas(view.results, report, { originals });
+    });
+  }, runIlyas);
+}
+$('ilyas-run').addEventListener('click', runIlyas);
+
 // ---- start: say what this browser offers; nothing heavy loads before Run ----
 showExperiment(state.experiment);
 backends.describe().then((text) => { $('backend').textContent = text; });
-if (state.autorun) ({ toy: runToy, fashion: runFashion, cifar: runCifar })[state.experiment]?.();
+if (state.autorun) ({ toy: runToy, fashion: runFashion, cifar: runCifar, ilyas: runIlyas })[state.experiment]?.();

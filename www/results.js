@@ -1,7 +1,7 @@
 // The results of each experiment, drawn into the results part of its section from the report
 // (and, for the galleries, the images the workers hand back).
 
-import { el, part, pct, thumbnail, heatmap, drawToy, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
+import { el, part, pct, thumbnail, heatmap, drawToy, perturbation, lineChart, PALETTE, FASHION_CLASSES, CIFAR_CLASSES } from './views.js';
 
 const DIGITS = [...'0123456789'];
 
@@ -60,5 +60,37 @@ export function showCifar(results, report, images) {
   part(results, 'gallery').replaceChildren(...wrong.examples.map((ex, k) =>
     thumbnail(images.wrong[k], `${CIFAR_CLASSES[ex.class]} → ${CIFAR_CLASSES[ex.label]}`, false, 3)));
   part(results, 'matrix').replaceChildren(heatmap(wrong.class_to_wrong, CIFAR_CLASSES, CIFAR_CLASSES));
+  results.hidden = false;
+}
+
+/** Ilyas et al.'s D_rand / D_det: each set's attack and student beside Ilyas's CIFAR-10 figures, the
+ * figures against ε, and a gallery of attacks. `images.originals[set]`: the examples' original
+ * pixels (the attacked ones are in the report). */
+export function showIlyas(results, report, images) {
+  const ilyas = { rand: report.paper.rand_student_test_accuracy, det: report.paper.det_student_test_accuracy };
+  const name = { rand: 'D_rand (random targets)', det: 'D_det (next digit: every label wrong)' };
+  table(part(results, 'table'), ['set', 'ε', 'attack success', 'mean l2', 'student, MNIST test', 'Ilyas (CIFAR-10, ε 0.5)'], [
+    ...report.sets.map((s) => [name[s.targets], String(s.epsilon), pct(s.attack_success), s.mean_l2.toFixed(2), pct(s.student.test_accuracy), pct(ilyas[s.targets])]),
+    ['control: the clean images, random labels', '', '', '', pct(report.control.test_accuracy), ''],
+    ['teacher: MNIST itself', '', '', '', pct(report.teacher.test_accuracy), ''],
+  ]);
+  const series = (targets, figure) => report.sets.filter((s) => s.targets === targets).map((s) => [s.epsilon, figure(s)]);
+  const epsilons = report.sets.map((s) => s.epsilon);
+  const [low, high] = [Math.min(...epsilons), Math.max(...epsilons)];
+  lineChart(part(results, 'epsilon-chart'), [
+    { label: 'D_rand student', points: series('rand', (s) => s.student.test_accuracy), color: PALETTE[0] },
+    { label: 'D_det student', points: series('det', (s) => s.student.test_accuracy), color: PALETTE[1] },
+    { label: 'D_rand attack success', points: series('rand', (s) => s.attack_success), color: PALETTE[0], dashed: true },
+    { label: 'D_det attack success', points: series('det', (s) => s.attack_success), color: PALETTE[1], dashed: true },
+    { label: 'random-label control', points: [[low, report.control.test_accuracy], [high, report.control.test_accuracy]], color: PALETTE[5] },
+  ], 'ε (l2 radius, pixels in [0, 1])', 'share');
+  const picture = (pixels) => thumbnail(pixels, '').querySelector('canvas');
+  part(results, 'gallery').replaceChildren(...report.sets.flatMap((s, k) => s.examples.slice(0, 4).map((ex, j) => {
+    const original = images.originals[k][j];
+    const says = ex.teacher === ex.target ? `teacher now says ${ex.teacher}` : `teacher still says ${ex.teacher}`;
+    return el('figure', {},
+      el('div', { class: 'triple' }, picture(original), perturbation(original, ex.pixels), picture(ex.pixels)),
+      el('figcaption', ex.teacher === ex.target ? {} : { class: 'wrong' }, `a ${ex.class} labelled ${ex.target} (ε ${s.epsilon}; ${says})`));
+  })));
   results.hidden = false;
 }

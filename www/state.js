@@ -8,7 +8,7 @@
  * new row (and a field of the Rust config, whose defaults fill whatever the page leaves out).
  */
 export const SETTINGS = [
-  { name: 'experiment', value: 'fashion', options: [['fashion'], ['toy'], ['cifar']] },
+  { name: 'experiment', value: 'fashion', options: [['fashion'], ['toy'], ['cifar'], ['ilyas']] },
   { name: 'preset', value: 'quick', label: 'preset', forms: ['fashion'], options: [['quick', 'quick (about a minute)'], ['article', 'article (full scale)']] },
   // The quick preset's values (see PRESETS), chosen by measurement: students far above the control
   // in about a minute and a half on a 2-core laptop (README).
@@ -34,9 +34,20 @@ export const SETTINGS = [
   { name: 'cifar_train_limit', value: 5000, min: 1, max: 50000, label: 'training images', forms: ['cifar'], cifar: 'train_limit' },
   { name: 'cifar_test_limit', value: 1000, min: 1, max: 10000, label: 'test images', forms: ['cifar'], cifar: 'test_limit' },
   { name: 'cifar_batch_size', value: 64, min: 1, max: 1024, label: 'batch', forms: ['cifar'], cifar: 'batch_size' },
-  { name: 'seed', value: 1, min: 0, max: 2 ** 32, label: 'seed', forms: ['fashion', 'toy', 'cifar'], fashion: 'seed', toy: 'first_seed', cifar: 'seed' },
-  { name: 'backend', value: 'auto', label: 'backend', forms: ['fashion', 'cifar'], options: [['auto', 'auto (the faster)'], ['webgpu', 'WebGPU'], ['cpu', 'CPU (wasm)']] },
-  { name: 'workers', value: 0, min: 0, max: 32, label: 'CPU workers', title: '0: one per core, at most 8', forms: ['fashion'] },
+  // D_rand / D_det at browser scale: the fast CNN, 2,000 attacked images (README).
+  { name: 'ilyas_epsilons', value: [3], label: 'attack radius ε (l2)', forms: ['ilyas'], ilyas: 'epsilons', options: [[[1]], [[2]], [[3]], [[4]], [[1, 2, 3, 4], '1, 2, 3, 4 (a sweep: four times as long)']] },
+  { name: 'ilyas_steps', value: 20, min: 1, max: 200, label: 'attack steps', forms: ['ilyas'], ilyas: 'steps' },
+  { name: 'ilyas_attack_limit', value: 2000, min: 1, max: 60000, label: 'attacked images', forms: ['ilyas'], ilyas: 'attack_limit' },
+  { name: 'ilyas_teacher_limit', value: 10000, min: 1, max: 60000, label: 'teacher images', forms: ['ilyas'], ilyas: 'mnist_train_limit' },
+  { name: 'ilyas_teacher_epochs', value: 1, min: 1, max: 50, label: 'teacher epochs', forms: ['ilyas'], ilyas: 'teacher_epochs' },
+  { name: 'ilyas_student_epochs', value: 3, min: 1, max: 50, label: 'student epochs', forms: ['ilyas'], ilyas: 'student_epochs' },
+  { name: 'ilyas_control_epochs', value: 1, min: 1, max: 50, label: 'control epochs', forms: ['ilyas'], ilyas: 'control_epochs' },
+  { name: 'ilyas_test_limit', value: 2000, min: 1, max: 10000, label: 'MNIST test images', forms: ['ilyas'], ilyas: 'mnist_test_limit' },
+  { name: 'ilyas_model', value: 'fast', label: 'model', forms: ['ilyas'], ilyas: 'preset', options: [['fast'], ['small'], ['classic', 'classic (the CLI\'s)']] },
+  { name: 'ilyas_lr', value: 0.004, min: 0.00001, max: 1, step: 'any', label: 'learning rate', forms: ['ilyas'], ilyas: 'learning_rate' },
+  { name: 'seed', value: 1, min: 0, max: 2 ** 32, label: 'seed', forms: ['fashion', 'toy', 'cifar', 'ilyas'], fashion: 'seed', toy: 'first_seed', cifar: 'seed', ilyas: 'seed' },
+  { name: 'backend', value: 'auto', label: 'backend', forms: ['fashion', 'cifar', 'ilyas'], options: [['auto', 'auto (the faster)'], ['webgpu', 'WebGPU'], ['cpu', 'CPU (wasm)']] },
+  { name: 'workers', value: 0, min: 0, max: 32, label: 'CPU workers', title: '0: one per core, at most 8', forms: ['fashion', 'ilyas'] },
   { name: 'autorun', value: 0, min: 0, max: 1 },
 ];
 
@@ -108,7 +119,7 @@ export function writeState(state) {
   const base = presetValues(state.preset);
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(state)) {
-    if (value !== base[key] || (key === 'preset' && value !== DEFAULTS.preset)) params.set(key, value);
+    if (String(value) !== String(base[key]) || (key === 'preset' && value !== DEFAULTS.preset)) params.set(key, value);
   }
   const query = params.toString();
   history.replaceState(null, '', query ? `?${query}` : location.pathname);
@@ -123,6 +134,20 @@ export function config(experiment, state) {
 export const fashionConfig = (state) => config('fashion', state);
 export const toyConfig = (state) => config('toy', state);
 export const cifarConfig = (state) => config('cifar', state);
+export const ilyasConfig = (state) => config('ilyas', state);
+
+/**
+ * Seconds an ilyas run should take at `speed` training images/s: an attack step is a forward and a
+ * backward pass, about a training step's cost; tests and the teacher's verdicts are forward passes
+ * (about 3× as fast).
+ */
+export function ilyasSeconds(config, speed) {
+  const attacked = config.attack_limit;
+  const sets = 2 * config.epsilons.length;
+  const passes = config.teacher_epochs * config.mnist_train_limit + sets * attacked * (config.steps + config.student_epochs) + config.control_epochs * attacked;
+  const forward = config.mnist_test_limit * (config.teacher_epochs + sets * config.student_epochs + config.control_epochs) + attacked * (1 + sets);
+  return (passes + forward / 3) / speed;
+}
 
 /** Passes of a fashion run: [training images, images only classified]. */
 function fashionImages(config) {

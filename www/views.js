@@ -1,6 +1,6 @@
 // View widgets: they draw what they are given and know nothing of training.
 
-const PALETTE = ['#316ec8', '#e6781e', '#2a9d5c', '#b23a48', '#7b4fb8', '#777777'];
+export const PALETTE = ['#316ec8', '#e6781e', '#2a9d5c', '#b23a48', '#7b4fb8', '#777777'];
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -88,7 +88,6 @@ export class SectionView {
     return (e) => {
       if (e.kind === 'phase') {
         this.phases.start(e.phase, e.steps);
-        if (!e.phase.startsWith('relabel')) this.curves.add(e.phase);
       } else if (e.kind === 'step') {
         this.phases.step(e);
         this.curves.step(e);
@@ -153,8 +152,11 @@ export class Curves {
     this.series.set(phase, s);
   }
   step(e) {
+    // A phase gets its lines with its first loss: passes that do not train (relabelling, attacks)
+    // report none.
+    if (e.loss == null) return;
+    if (!this.series.has(e.phase)) this.add(e.phase);
     const s = this.series.get(e.phase);
-    if (!s || e.loss == null) return;
     s.loss.data.push({ x: e.step, y: e.loss });
     s.acc.data.push({ x: e.step, y: e.accuracy });
     this.loss.update('none');
@@ -180,6 +182,42 @@ export function thumbnail(pixels, caption, wrong = false, channels = 1) {
   }
   ctx.putImageData(image, 0, 0);
   return el('figure', {}, canvas, el('figcaption', wrong ? { class: 'wrong' } : {}, caption));
+}
+
+/** An attack's perturbation (`after − before`, 8-bit pixels of one plane) as a canvas: red where
+ * it adds ink, blue where it removes it, white where it leaves the pixel. */
+export function perturbation(before, after) {
+  const side = Math.round(Math.sqrt(before.length));
+  const canvas = el('canvas', { width: String(side), height: String(side) });
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(side, side);
+  for (let i = 0; i < before.length; i++) {
+    const d = (after[i] - before[i]) / 255;
+    const fade = Math.round(255 * (1 - Math.min(1, Math.abs(d) * 2)));
+    image.data.set(d >= 0 ? [255, fade, fade, 255] : [fade, fade, 255, 255], i * 4);
+  }
+  ctx.putImageData(image, 0, 0);
+  return canvas;
+}
+
+/** A line chart against a numeric x (Chart.js): `lines`, each { label, points: [[x, y]…], color, dashed }. */
+export function lineChart(canvas, lines, xLabel, yLabel) {
+  Chart.getChart(canvas)?.destroy();
+  return new Chart(canvas, {
+    type: 'line',
+    data: {
+      datasets: lines.map((l) => ({
+        label: l.label, data: l.points.map(([x, y]) => ({ x, y })), borderColor: l.color, backgroundColor: l.color,
+        borderDash: l.dashed ? [6, 4] : [], pointRadius: 4, borderWidth: 2,
+      })),
+    },
+    options: {
+      animation: false,
+      parsing: false,
+      scales: { x: { type: 'linear', title: { display: true, text: xLabel } }, y: { min: 0, max: 1, title: { display: true, text: yLabel } } },
+      plugins: { legend: { labels: { boxWidth: 12 } } },
+    },
+  });
 }
 
 /** A count matrix as a table shaded by row share. */

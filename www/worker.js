@@ -38,7 +38,7 @@ function watchDevices() {
   };
 }
 
-const RUNS = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar' };
+const RUNS = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar', ilyas: 'runIlyas' };
 
 async function handle(msg) {
   switch (msg.type) {

@@ -26,6 +26,10 @@ const CIFAR = 'experiment=cifar&cifar_width=0.0625&cifar_train_limit=600&cifar_t
   + '&cifar_student_epochs=2&cifar_control_epochs=1&cifar_batch_size=50&autorun=1';
 const CIFAR_BATCH_BYTES = 30_730_000;
 
+// D_rand / D_det at a small scale: a teacher on 3,000 digits, 400 images attacked in 10 steps.
+const ILYAS = 'experiment=ilyas&ilyas_teacher_limit=3000&ilyas_attack_limit=400&ilyas_steps=10&ilyas_student_epochs=2'
+  + '&ilyas_test_limit=1000&backend=cpu&autorun=1';
+
 let server;
 before(async () => { server = await serve(DIST); });
 after(() => server.close());
@@ -273,13 +277,41 @@ test('CPU workers: CIFAR-10 at a tiny scale', async (t) => {
     assert.equal(server.stats.datasetBytes - sentBefore, 2 * CIFAR_BATCH_BYTES, 'only data_batch_1.bin and test_batch.bin are downloaded');
     assert.match(await page.textContent('#cifar-eta'), /Measured: CPU .*: [\d,]+ images\/s.*Estimated time: /);
     assert.equal(report.wrong.total, 600);
-    assert.equal(report.wrong.kept, 600 - Math.round(report.teacher.train_accuracy * 600), 'kept = the images the teacher got wrong');
+    assert.equal(report.wrong.class_to_wrong.flat().reduce((a, b) => a + b), report.wrong.kept);
+    assert.ok(report.wrong.class_to_wrong.every((row, c) => row[c] === 0), 'no kept image has its own class as its label');
     assert.equal(report.student.history.length, 2);
     assert.equal(await page.locator('#cifar-gallery canvas').count(), report.wrong.examples.length);
     assert.ok(report.wrong.examples.every((ex) => ex.class !== ex.label), 'every kept image has a wrong label');
     assert.equal(await page.locator('#cifar-matrix tr').count(), 11);
     assert.ok((await page.textContent('#cifar-table')).includes(`${report.wrong.kept} of 600`));
     await page.screenshot({ path: `${SHOTS}/page-cifar.png`, fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('CPU workers: D_rand and D_det at a small scale, with the gallery and the ε chart', async (t) => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, `${server.url}?${ILYAS}`);
+    const report = await waitForReport(page);
+    const sets = report.sets.map((s) => `${s.targets} ε=${s.epsilon}: success ${pct(s.attack_success)}, student ${pct(s.student.test_accuracy)}`);
+    t.diagnostic(`ilyas, ${report.config.workers} workers: teacher ${pct(report.teacher.test_accuracy)}; ${sets.join('; ')}; control ${pct(report.control.test_accuracy)}, ${Math.round(report.seconds)} s`);
+    assert.deepEqual(report.sets.map((s) => [s.targets, s.epsilon]), [['rand', 3], ['det', 3]]);
+    for (const set of report.sets) {
+      assert.ok(set.attack_success > 0.2, `${set.targets}: attack success ${set.attack_success}`);
+      assert.ok(set.mean_l2 <= 3.05, `${set.targets}: mean l2 ${set.mean_l2}`);
+      assert.equal(set.student.history.length, 2);
+      assert.ok(set.examples.every((ex) => ex.target !== ex.class));
+    }
+    assert.match(await page.textContent('#ilyas-eta'), /Measured: CPU .*: [\d,]+ images\/s.*Estimated time: /);
+    const table = await page.textContent('#ilyas-table');
+    for (const set of report.sets) assert.ok(table.includes(pct(set.student.test_accuracy)), 'the page shows the report\'s numbers');
+    // Four examples a set, each as the original, the perturbation and the attacked image.
+    assert.equal(await page.locator('#ilyas-gallery canvas').count(), 3 * 4 * report.sets.length);
+    assert.ok(await page.evaluate(() => Chart.getChart(document.getElementById('ilyas-epsilon-chart')).data.datasets.length === 5));
+    await page.screenshot({ path: `${SHOTS}/page-ilyas.png`, fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SETTINGS, DEFAULTS, PRESETS, parseState, parseSetting, config, fashionConfig, toyConfig, fashionSeconds, cifarConfig, cifarSeconds } from '../../www/state.js';
+import { SETTINGS, DEFAULTS, PRESETS, parseState, parseSetting, config, fashionConfig, toyConfig, fashionSeconds, cifarConfig, cifarSeconds, ilyasConfig, ilyasSeconds } from '../../www/state.js';
 
 /** The settings a query gives (what `parseState` keeps of it). */
 const readState = (search) => parseState(search).state;
@@ -56,7 +56,7 @@ test('a bad URL setting is named, and keeps its default', () => {
     'batch_size=1e9', 'batch_size=0x10', 'seed=-1', 'seed=1e300', 'seed=abc', 'teacher_epochs=0', 'teacher_epochs=999',
     'student_epochs=2.5', 'control_epochs=%20', 'mnist_train_limit=60001', 'fashion_train_limit=-0.5', 'mnist_test_limit=0',
     'control_limit=null', 'model=resnet', 'model=', 'normalize=none', 'backend=gpu', 'workers=-1', 'workers=33', 'preset=full',
-    'experiment=cats', 'cifar_width=0.3', 'cifar_batch_size=0', 'epsilon=-0.1', 'toy_runs=0', 'autorun=yes', 'bogus=1', '__proto__=1'];
+    'experiment=cats', 'ilyas_epsilons=5', 'ilyas_epsilons=1,2', 'ilyas_steps=0', 'cifar_width=0.3', 'cifar_batch_size=0', 'epsilon=-0.1', 'toy_runs=0', 'autorun=yes', 'bogus=1', '__proto__=1'];
   assert.ok(bad.length >= 30);
   for (const query of bad) {
     const { state, problems } = parseState(`?${query}`);
@@ -77,4 +77,19 @@ test('each Rust config gets the fields its rows name, under their Rust names', (
   assert.deepEqual(toyConfig(state), { runs: 3, epsilon: DEFAULTS.epsilon, first_seed: 7 });
   assert.equal('lr' in fashionConfig(state), false);
   assert.deepEqual(config('nothing', state), {});
+});
+
+test('the ilyas config sends its radii as a list, and its estimate counts every attack step', () => {
+  const one = ilyasConfig(readState('?ilyas_steps=10'));
+  assert.deepEqual(one.epsilons, [3]);
+  assert.equal(one.steps, 10);
+  assert.equal(one.preset, 'fast');
+  const sweep = ilyasConfig(readState('?ilyas_epsilons=1,2,3,4&ilyas_steps=10'));
+  assert.deepEqual(sweep.epsilons, [1, 2, 3, 4]);
+  // Each radius adds the same time (two attacks, two students); the teacher and control come once.
+  const speed = 1000;
+  const perRadius = ilyasSeconds(one, speed) - ilyasSeconds({ ...one, epsilons: [] }, speed);
+  assert.ok(perRadius > (2 * one.attack_limit * one.steps) / speed, 'the attack steps are counted');
+  assert.ok(Math.abs(ilyasSeconds(sweep, speed) - ilyasSeconds(one, speed) - 3 * perRadius) < 1e-9);
+  assert.ok(ilyasSeconds(one, 2 * speed) < ilyasSeconds(one, speed));
 });
