@@ -92,7 +92,8 @@ pub async fn yield_now() {
 #[cfg(not(target_family = "wasm"))]
 pub async fn yield_now() {}
 
-fn check(observer: &impl Observer) -> Result<(), RunError> {
+/// Stops a run the observer says was cancelled.
+pub fn check(observer: &impl Observer) -> Result<(), RunError> {
     if observer.cancelled() { Err(RunError::Cancelled) } else { Ok(()) }
 }
 
@@ -347,20 +348,19 @@ pub async fn predict<M: Classifier>(
         let classes = model.forward(set.images_tensor(chunk, device)).argmax(1).flatten::<1>(0, 1);
         predictions.extend(read_ints(classes).await?.into_iter().map(|c| c as u8));
         if let Some(phase) = phase {
-            observer.event(Event::Step {
-                phase: phase.into(),
-                epoch: 1,
-                step: i + 1,
-                steps,
-                loss: None,
-                accuracy: None,
-                images_per_second: predictions.len() as f64 / started.elapsed().as_secs_f64().max(1e-9),
-            });
+            observer.event(pass_step(phase, (i + 1, steps), predictions.len(), started));
         }
         yield_now().await;
         check(observer)?;
     }
     Ok(predictions)
+}
+
+/// The progress event of step `step` of `steps` of a pass that does not train (relabelling, an
+/// attack), `images` done since `started`.
+pub fn pass_step(phase: &str, (step, steps): (usize, usize), images: usize, started: Instant) -> Event {
+    let images_per_second = images as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Event::Step { phase: phase.into(), epoch: 1, step, steps, loss: None, accuracy: None, images_per_second }
 }
 
 /// Fraction of `predictions` equal to `labels`.

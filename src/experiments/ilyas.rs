@@ -286,19 +286,9 @@ async fn attack(
         let images = set.images_tensor(chunk, &grad_device);
         let attacked = pgd.run(|x| model.forward(x), images, target_set.labels_tensor(chunk, &grad_device));
         pixels.extend(read_floats(attacked.inner()).await?.into_iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
-        observer.event(Event::Step {
-            phase: phase.into(),
-            epoch: 1,
-            step: i + 1,
-            steps,
-            loss: None,
-            accuracy: None,
-            images_per_second: (i * ATTACK_BATCH + chunk.len()) as f64 / started.elapsed().as_secs_f64().max(1e-9),
-        });
+        observer.event(train::pass_step(phase, (i + 1, steps), i * ATTACK_BATCH + chunk.len(), started));
         train::yield_now().await;
-        if observer.cancelled() {
-            return Err(RunError::Cancelled);
-        }
+        train::check(observer)?;
     }
     Ok(ImageSet::new(set.channels, set.side, pixels, targets.to_vec()))
 }
