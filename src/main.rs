@@ -93,6 +93,10 @@ struct Common {
 struct FashionArgs {
     #[command(flatten)]
     common: Common,
+    /// Where to draw the teacher sweep's students against their teachers (PNG; with
+    /// --teacher-limits).
+    #[arg(long, default_value = "teachers.png")]
+    plot: PathBuf,
     #[command(flatten)]
     config: FashionConfig,
 }
@@ -149,7 +153,9 @@ fn default_text(value: serde_json::Value) -> Option<String> {
             (None, Some(x)) if f64::from(x as f32) == x => (x as f32).to_string(),
             _ => n.to_string(),
         },
-        // A list option (`--epsilons 0.5,1`) takes its values comma-separated.
+        // A list option (`--epsilons 0.5,1`) takes its values comma-separated; an empty one has
+        // no default.
+        serde_json::Value::Array(items) if items.is_empty() => return None,
         serde_json::Value::Array(items) => items.into_iter().filter_map(default_text).collect::<Vec<_>>().join(","),
         other => other.to_string(),
     })
@@ -174,7 +180,15 @@ fn run(cli: Cli) -> Result<(), String> {
             let device = device(args.common.backend)?;
             let (mnist, fashion_train) = load_fashion(&args.common.data).map_err(|e| e.to_string())?;
             let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
-            let run = |config: &FashionConfig| pollster::block_on(fashion::run(&data, config, &device, &mut Alone, &mut Bars::new()));
+            let plot = &args.plot;
+            let run = |config: &FashionConfig| {
+                let report = pollster::block_on(fashion::run(&data, config, &device, &mut Alone, &mut Bars::new()))?;
+                if !report.teacher_sweep.is_empty() {
+                    plot::teacher_sweep(&report, plot).map_err(|e| RunError::Config(format!("{}: {e}", plot.display())))?;
+                    println!("plot: {}", plot.display());
+                }
+                Ok(report)
+            };
             over_seeds(&args.common, args.config, |c| &mut c.training, run, print_fashion, fashion_figures)
         }
         Command::Toy(args) => {
@@ -273,7 +287,12 @@ fn fashion_figures(r: &FashionReport) -> Vec<(String, f64)> {
     let mut figures = vec![("teacher (%)", r.teacher.test_accuracy)];
     figures.extend(r.students.iter().map(|s| (if s.normalize == Normalize::None { "raw student (%)" } else { "normalized student (%)" }, s.test_accuracy)));
     figures.push(("control (%)", r.control.test_accuracy));
-    figures.into_iter().map(|(name, accuracy)| (name.into(), f64::from(accuracy) * 100.0)).collect()
+    let mut figures: Vec<(String, f64)> = figures.into_iter().map(|(name, accuracy)| (name.into(), f64::from(accuracy) * 100.0)).collect();
+    for point in &r.teacher_sweep {
+        figures.push((format!("{}-digit teacher (%)", point.mnist_images), f64::from(point.teacher.test_accuracy) * 100.0));
+        figures.push((format!("student of the {}-digit teacher (%)", point.mnist_images), f64::from(point.student.test_accuracy) * 100.0));
+    }
+    figures
 }
 
 /// The headline figures of a CIFAR-10 run: accuracies in percent, and the kept images.
@@ -384,6 +403,12 @@ fn print_fashion(r: &FashionReport) {
         println!("{:<28} {:>10} {:>10} {:>12.0}", name, pct(s.test_accuracy), paper, s.images_per_second);
     }
     println!("{:<28} {:>10} {:>10} {:>12.0}", "control (random labels)", pct(r.control.test_accuracy), "~10%", r.control.images_per_second);
+    if !r.teacher_sweep.is_empty() {
+        println!("\nteacher sweep: {:>14} {:>10} {:>10} {:>16}", "MNIST images", "teacher", "agrees", "student");
+        for p in &r.teacher_sweep {
+            println!("{:>28} {:>10} {:>10} {:>16}", p.mnist_images, pct(p.teacher.test_accuracy), pct(p.agreement), pct(p.student.test_accuracy));
+        }
+    }
     println!("relabel: {:.0} img/s; teacher's digits on FashionMNIST: {:?}", r.images_per_second.relabel, r.relabel.histogram);
     println!("total: {:.0} s", r.seconds);
 }

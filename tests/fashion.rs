@@ -63,6 +63,7 @@ fn bad_configurations_are_errors_not_panics() {
         training(Training { workers: 2, ..quick.training.clone() }),
         FashionConfig { fashion_train_limit: Some(0), ..quick.clone() },
         FashionConfig { normalize: Normalize::None, ..quick.clone() },
+        FashionConfig { teacher_limits: vec![100, 5], ..quick.clone() },
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");

@@ -59,6 +59,11 @@ pub struct FashionConfig {
     /// nothing to learn, and a fifth of the set shows that at a fifth of the cost.
     #[cfg_attr(feature = "cli", arg(long))]
     pub control_limit: Option<usize>,
+    /// How good must the teacher be: for each N, a teacher trained like the main one on only the
+    /// first N MNIST training images relabels FashionMNIST, and a normalized student learns from
+    /// its labels (`--teacher-limits 100,300,1000,3000`; none by default).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
+    pub teacher_limits: Vec<usize>,
 }
 
 impl Default for FashionConfig {
@@ -82,6 +87,7 @@ impl Default for FashionConfig {
             fashion_train_limit: None,
             mnist_test_limit: None,
             control_limit: Some(12_000),
+            teacher_limits: Vec::new(),
         }
     }
 }
@@ -126,6 +132,17 @@ pub struct StudentReport {
     pub paper_accuracy: Option<f32>,
 }
 
+/// One point of the teacher sweep: a teacher that saw fewer digits, and the student of its labels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeacherPoint {
+    /// The MNIST training images this teacher learned from.
+    pub mnist_images: usize,
+    pub teacher: ModelReport,
+    /// Share of the FashionMNIST images it gives the digit the run's main teacher gives them.
+    pub agreement: f32,
+    pub student: StudentReport,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Throughput {
     pub teacher: f64,
@@ -153,6 +170,8 @@ pub struct FashionReport {
     pub relabel: RelabelReport,
     pub students: Vec<StudentReport>,
     pub control: ModelReport,
+    /// Weaker teachers and their students (empty unless `teacher_limits` asks for them).
+    pub teacher_sweep: Vec<TeacherPoint>,
     pub mnist_moments: Moments,
     pub fashion_moments: Moments,
     pub images_per_second: Throughput,
@@ -185,13 +204,23 @@ pub async fn run(
     let mnist_test = data.mnist.test.head(local_limit(config.mnist_test_limit, group));
     let fashion = data.fashion_train.head(local_limit(config.fashion_train_limit, group));
     let training = &config.training;
-    let replica = (group.rank(), group.size());
-    let fresh = |stream: u64| super::fresh_replica(device, training.seed, stream, replica, |d| Cnn::new(config.preset.shape(), mnist_train.side, 10, d));
+    let lab = Lab {
+        config,
+        mnist_moments: parallel::moments(&mnist_train, group).await?,
+        fashion_moments: parallel::moments(&fashion, group).await?,
+        test_labels: parallel::gather(group, &mnist_test.labels).await?,
+        mnist_train,
+        mnist_test,
+        fashion,
+        device,
+        replica: (group.rank(), group.size()),
+    };
+    let (mnist_train, mnist_test, fashion) = (&lab.mnist_train, &lab.mnist_test, &lab.fashion);
 
-    let teacher = train::train(fresh(salt::TEACHER), &mnist_train, Some(&mnist_test), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
+    let teacher = train::train(lab.fresh(salt::TEACHER), mnist_train, Some(mnist_test), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
 
     let relabel_started = Instant::now();
-    let local_labels = train::predict(&teacher.model, &fashion, 256, device, Some("relabel"), observer).await?;
+    let local_labels = train::predict(&teacher.model, fashion, 256, device, Some("relabel"), observer).await?;
     let labels = parallel::gather(group, &local_labels).await?;
     let classes = parallel::gather(group, &fashion.labels).await?;
     let relabel_ips = labels.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
@@ -207,33 +236,21 @@ pub async fn run(
         labels,
     };
 
-    let mnist_moments = parallel::moments(&mnist_train, group).await?;
-    let fashion_moments = parallel::moments(&fashion, group).await?;
-    let test_labels = parallel::gather(group, &mnist_test.labels).await?;
     let mut students = Vec::new();
     for (i, normalize) in [Normalize::None, config.normalize].into_iter().enumerate() {
-        let (train_set, test_set) = match normalize {
-            Normalize::None => (relabeled.clone(), mnist_test.clone()),
-            Normalize::Moments => {
-                let matched = fashion.with_affine(Affine::match_moments(fashion_moments, mnist_moments));
-                let labels = train::predict(&teacher.model, &matched, 256, device, Some("relabel (moments)"), observer).await?;
-                (matched.with_labels(labels), mnist_test.clone())
-            }
-            Normalize::Standardize => {
-                let affine = Affine::standardize(mnist_moments);
-                (relabeled.with_affine(affine), mnist_test.with_affine(affine))
-            }
-        };
         let phase = format!("student {}", name(normalize));
-        let stream = salt::STUDENT + i as u64;
-        let student = train::train(fresh(stream), &train_set, Some(&test_set), &training.schedule(training.student_epochs, stream), &phase, device, group, observer).await?;
-        students.push(student_report(student, normalize, train_set.affine, &test_labels));
+        students.push(lab.student(&teacher.model, &relabeled, normalize, salt::STUDENT + i as u64, &phase, group, observer).await?);
+    }
+
+    let mut teacher_sweep = Vec::new();
+    for &limit in &config.teacher_limits {
+        teacher_sweep.push(lab.sweep_point(limit, &relabel.labels, group, observer).await?);
     }
 
     let control_set = fashion.head(local_limit(config.control_limit, group));
     let random = super::random_labels(parallel::total(group, control_set.len()).await?, training.seed);
     let control_set = control_set.with_labels(parallel::local_part(&random, group));
-    let control = train::train(fresh(salt::CONTROL), &control_set, Some(&mnist_test), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
+    let control = train::train(lab.fresh(salt::CONTROL), &control_set, Some(mnist_test), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
 
     let student_ips = students.iter().map(|s| s.images_per_second).sum::<f64>() / students.len() as f64;
     Ok(FashionReport {
@@ -248,11 +265,86 @@ pub async fn run(
         relabel,
         students,
         control: control.report(),
-        mnist_moments,
-        fashion_moments,
+        teacher_sweep,
+        mnist_moments: lab.mnist_moments,
+        fashion_moments: lab.fashion_moments,
         paper: PAPER,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What the models of a run share: its data (this replica's part), statistics and settings.
+struct Lab<'a> {
+    config: &'a FashionConfig,
+    mnist_train: ImageSet,
+    fashion: ImageSet,
+    mnist_test: ImageSet,
+    mnist_moments: Moments,
+    fashion_moments: Moments,
+    /// The whole MNIST test set's labels.
+    test_labels: Vec<u8>,
+    device: &'a Device,
+    replica: (usize, usize),
+}
+
+impl Lab<'_> {
+    fn fresh(&self, stream: u64) -> Cnn {
+        let shape = self.config.preset.shape();
+        super::fresh_replica(self.device, self.config.training.seed, stream, self.replica, |d| Cnn::new(shape, self.mnist_train.side, 10, d))
+    }
+
+    /// Trains a student on `relabeled` (FashionMNIST with `teacher`'s digits), normalized as
+    /// `normalize` says, and tests it on MNIST.
+    #[allow(clippy::too_many_arguments)]
+    async fn student(
+        &self,
+        teacher: &Cnn,
+        relabeled: &ImageSet,
+        normalize: Normalize,
+        stream: u64,
+        phase: &str,
+        group: &mut impl Group,
+        observer: &mut impl Observer,
+    ) -> Result<StudentReport, RunError> {
+        let (train_set, test_set) = match normalize {
+            Normalize::None => (relabeled.clone(), self.mnist_test.clone()),
+            Normalize::Moments => {
+                let matched = self.fashion.with_affine(Affine::match_moments(self.fashion_moments, self.mnist_moments));
+                let labels = train::predict(teacher, &matched, 256, self.device, Some("relabel (moments)"), observer).await?;
+                (matched.with_labels(labels), self.mnist_test.clone())
+            }
+            Normalize::Standardize => {
+                let affine = Affine::standardize(self.mnist_moments);
+                (relabeled.with_affine(affine), self.mnist_test.with_affine(affine))
+            }
+        };
+        let training = &self.config.training;
+        let student = train::train(self.fresh(stream), &train_set, Some(&test_set), &training.schedule(training.student_epochs, stream), phase, self.device, group, observer).await?;
+        Ok(student_report(student, normalize, train_set.affine, &self.test_labels))
+    }
+
+    /// A teacher trained on the first `limit` MNIST training images, its agreement with the
+    /// main teacher's `labels`, and the normalized student of its labels.
+    async fn sweep_point(
+        &self,
+        limit: usize,
+        labels: &[u8],
+        group: &mut impl Group,
+        observer: &mut impl Observer,
+    ) -> Result<TeacherPoint, RunError> {
+        let training = &self.config.training;
+        let subset = self.mnist_train.head(local_limit(Some(limit), group));
+        let mnist_images = parallel::total(group, subset.len()).await?;
+        let phase = format!("teacher on {mnist_images} digits");
+        let teacher = train::train(self.fresh(salt::TEACHER), &subset, Some(&self.mnist_test), &training.schedule(training.teacher_epochs, salt::TEACHER), &phase, self.device, group, observer).await?;
+        let local_labels = train::predict(&teacher.model, &self.fashion, 256, self.device, Some("relabel"), observer).await?;
+        let own = parallel::gather(group, &local_labels).await?;
+        let agreement = train::accuracy(&own, labels);
+        let phase = format!("student of the {mnist_images}-digit teacher");
+        let stream = salt::STUDENT + 1;
+        let student = self.student(&teacher.model, &self.fashion.with_labels(local_labels), self.config.normalize, stream, &phase, group, observer).await?;
+        Ok(TeacherPoint { mnist_images, teacher: teacher.report(), agreement, student })
+    }
 }
 
 /// Training images/s of the configured network on `device`, split over `group`: what the page
@@ -273,6 +365,9 @@ const MNIST_SIDE: usize = 28;
 fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> {
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
     config.training.validate(&limits, group)?;
+    if config.teacher_limits.iter().any(|&n| n < 10.max(group.size())) {
+        return Err(RunError::Config("each teacher limit must be at least 10 images (and one per worker)".into()));
+    }
     if matches!(config.normalize, Normalize::None) {
         // The raw student always runs; a second one on raw pixels would repeat it under its name.
         return Err(RunError::Config("normalize must be moments or standardize: the raw-pixel student always runs beside it".into()));
