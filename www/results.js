@@ -30,7 +30,28 @@ export function showFashion(results, report, images) {
   part(results, 'prediction-gallery').replaceChildren(...student.sample_predictions.map((p, i) =>
     thumbnail(images.digits[i], `${student.sample_labels[i]}: guess ${p}`, p !== student.sample_labels[i])));
   part(results, 'confusion').replaceChildren(heatmap(student.confusion, DIGITS, DIGITS));
+  showTeacherSweep(part(results, 'teacher-sweep'), report);
   results.hidden = false;
+}
+
+/** The teacher sweep, when the run made one: each teacher and its student (the run's own teacher
+ * among them), as a table and as student against teacher accuracy. */
+function showTeacherSweep(into, report) {
+  into.hidden = report.teacher_sweep.length === 0;
+  if (into.hidden) return;
+  const own = report.students[report.students.length - 1];
+  const points = [
+    ...report.teacher_sweep.map((p) => ({ digits: p.mnist_images, teacher: p.teacher.test_accuracy, agreement: pct(p.agreement), student: p.student.test_accuracy })),
+    { digits: report.config.mnist_train_limit ?? 60000, teacher: report.teacher.test_accuracy, agreement: '(itself)', student: own.test_accuracy },
+  ].sort((a, b) => a.teacher - b.teacher);
+  table(part(into, 'sweep-table'), ['teacher trained on', 'teacher', 'labels shared with the first teacher', 'its student'],
+    points.map((p) => [`${p.digits} digits`, pct(p.teacher), p.agreement, pct(p.student)]));
+  const control = report.control.test_accuracy;
+  lineChart(part(into, 'teacher-chart'), [
+    { label: 'student', points: points.map((p) => [p.teacher, p.student]), color: PALETTE[0] },
+    { label: 'student = teacher', points: [[0, 0], [1, 1]], color: PALETTE[5], dashed: true },
+    { label: 'random-label control', points: [[0, control], [1, control]], color: PALETTE[5] },
+  ], 'teacher\'s MNIST test accuracy', 'student\'s MNIST test accuracy');
 }
 
 /** The 2-D toy: both networks' pictures for the first seed, and the count over all seeds. */

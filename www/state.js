@@ -22,6 +22,9 @@ export const SETTINGS = [
   { name: 'control_limit', value: 3000, min: 1, max: 60000, label: 'control images', forms: ['fashion'], fashion: 'control_limit' },
   { name: 'model', value: 'fast', label: 'model', forms: ['fashion'], fashion: 'preset', options: [['fast'], ['small'], ['classic', 'classic (article)']] },
   { name: 'normalize', value: 'standardize', label: 'normalization', forms: ['fashion'], fashion: 'normalize', options: [['standardize', 'standardize with MNIST\'s mean & std'], ['moments', 'give clothes MNIST\'s mean & std']] },
+  // How good must the teacher be: teachers on fewer digits, each with its student (optional: the
+  // quick preset's teacher sees 10,000).
+  { name: 'teacher_limits', value: [], label: 'teacher sweep', forms: ['fashion'], fashion: 'teacher_limits', options: [[[], 'off'], [[300, 1000, 3000], 'also teachers on 300, 1,000, 3,000 digits (about 1.5× as long)']] },
   { name: 'batch_size', value: 64, min: 1, max: 1024, label: 'batch', forms: ['fashion'], fashion: 'batch_size' },
   { name: 'lr', value: 0.004, min: 0.00001, max: 1, step: 'any', label: 'learning rate', forms: ['fashion'], fashion: 'learning_rate' },
   { name: 'toy_runs', value: 1, min: 1, max: 1000, label: 'seeds to average', forms: ['toy'], toy: 'runs' },
@@ -155,9 +158,14 @@ function fashionImages(config) {
   const fashion = Math.min(config.fashion_train_limit, 60000);
   const control = Math.min(fashion, config.control_limit);
   const test = Math.min(config.mnist_test_limit, 10000);
-  const training = config.teacher_epochs * teacher + 2 * config.student_epochs * fashion + config.control_epochs * control;
-  const relabels = config.normalize === 'moments' ? 2 : 1;
-  return [training, relabels * fashion + test * (config.teacher_epochs + 2 * config.student_epochs + config.control_epochs)];
+  const sweep = config.teacher_limits ?? [];
+  const sweepTeachers = sweep.reduce((sum, n) => sum + Math.min(n, teacher), 0);
+  // Students: the raw and the normalized one, and one per sweep teacher.
+  const students = 2 + sweep.length;
+  const training = config.teacher_epochs * (teacher + sweepTeachers) + students * config.student_epochs * fashion + config.control_epochs * control;
+  const relabels = (config.normalize === 'moments' ? 2 : 1) * (1 + sweep.length);
+  const tests = (1 + sweep.length) * config.teacher_epochs + students * config.student_epochs + config.control_epochs;
+  return [training, relabels * fashion + test * tests];
 }
 
 /** Seconds a fashion run should take at `speed` training images/s (classifying: about 3× as fast). */

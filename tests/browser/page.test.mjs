@@ -317,3 +317,22 @@ test('CPU workers: D_rand and D_det at a small scale, with the gallery and the Î
     await browser.close();
   }
 });
+
+test('CPU workers: the teacher sweep, its table and chart', async (t) => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, `${server.url}?${SMALL.replace('mnist_train_limit=3000', 'mnist_train_limit=6000')}&teacher_limits=300,1000,3000`);
+    const report = await waitForReport(page);
+    const points = report.teacher_sweep.map((p) => `${p.mnist_images} digits: teacher ${pct(p.teacher.test_accuracy)}, student ${pct(p.student.test_accuracy)}`);
+    t.diagnostic(`${summary(report)}; sweep: ${points.join('; ')}`);
+    assert.deepEqual(report.teacher_sweep.map((p) => p.mnist_images), [300, 1000, 3000]);
+    const [weakest] = report.teacher_sweep;
+    assert.ok(weakest.teacher.test_accuracy + 0.2 < report.teacher.test_accuracy, `300-digit teacher ${weakest.teacher.test_accuracy}, own ${report.teacher.test_accuracy}`);
+    const table = await page.textContent('#fashion-results [data-part=sweep-table]');
+    for (const p of report.teacher_sweep) assert.ok(table.includes(pct(p.student.test_accuracy)), 'the page shows the report\'s numbers');
+    assert.ok(await page.evaluate(() => Chart.getChart(document.querySelector('#fashion-results [data-part=teacher-chart]')).data.datasets[0].data.length === 4));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
