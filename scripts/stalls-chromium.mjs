@@ -20,14 +20,15 @@ try {
   const result = await page.evaluate(async () => {
     const { measureStalls } = await import('./stalls.mjs');
     const { default: init, Lab } = await import('./pkg/wrong_labels.js');
-    const { FILES, FOLDER } = await import('./data.js');
+    const { manifest, chunkFiles, loadDataset } = await import('./data.js');
     await init();
     const adapter = await navigator.gpu.requestAdapter();
     const lab = new Lab();
     await lab.init('webgpu');
-    for (const [dataset, names] of Object.entries(FILES)) {
-      const bytes = await Promise.all(names.map(async (n) => new Uint8Array(await (await fetch(`${FOLDER[dataset]}/${n}`)).arrayBuffer())));
-      lab.load(dataset, names, bytes);
+    const m = await manifest();
+    for (const [dataset, splits] of [['mnist', { train: null, t10k: null }], ['fashion', { train: null }]]) {
+      const names = chunkFiles(m, dataset, splits);
+      lab.load(dataset, names, await loadDataset(dataset, () => {}, names));
     }
     const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ');
     console.log(`stalls on WebGPU in Chromium (${adapterName})`);

@@ -14,7 +14,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { measureStalls } from './stalls.mjs';
-import { FILES, FOLDER } from '../www/data.js';
+import { WHOLE_FILES, FOLDER } from '../www/data.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PKG = resolve(ROOT, 'pkg');
@@ -55,8 +55,8 @@ async function openLab(backend) {
 }
 
 async function loadData(lab) {
-  for (const [dataset, files] of Object.entries(FILES)) {
-    const bytes = await Promise.all(files.map((f) => readFile(resolve(ROOT, FOLDER[dataset], f))));
+  for (const [dataset, files] of Object.entries(WHOLE_FILES)) {
+    const bytes = await Promise.all(files.map((f) => readFile(resolve(ROOT, 'data', FOLDER[dataset], f))));
     lab.load(dataset, files, bytes.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)));
   }
 }

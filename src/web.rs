@@ -210,8 +210,8 @@ impl Lab {
         Ok(())
     }
 
-    /// Parses a dataset's files (`"mnist"`: its four IDX files in the order train images, train
-    /// labels, test images, test labels; `"fashion"`: training images and labels; `"cifar"`:
+    /// Parses a dataset's files (`"mnist"` and `"fashion"`: IDX files in (images, labels) pairs,
+    /// whole sets or chunks of them, the training set's first, then MNIST's test set; `"cifar"`:
     /// batch files, `test_batch.bin` the test set and the others, in the order given, the
     /// training set), raw or gzip bytes, `names[i]` naming `files[i]`. Keeps this worker's shard
     /// and returns one shard per worker for [`Lab::set_shard`] (null at this worker's place).
@@ -361,15 +361,10 @@ impl Lab {
 /// The image sets in a dataset's files: MNIST's training and test sets, FashionMNIST's training
 /// set, or CIFAR-10's training and test sets.
 fn parse(dataset: &str, files: &[(String, Vec<u8>)]) -> Result<Vec<ImageSet>, JsValue> {
-    let idx = |i: usize, j: usize| {
-        let ((images_name, images), (labels_name, labels)) = (&files[i], &files[j]);
-        let folder = if dataset == "mnist" { "mnist" } else { "fashion-mnist" };
-        ImageSet::from_idx(&format!("{folder}/{images_name}"), images, &format!("{folder}/{labels_name}"), labels).map_err(error)
-    };
-    match (dataset, files.len()) {
-        ("mnist", 4) => Ok(vec![idx(0, 1)?, idx(2, 3)?]),
-        ("fashion", 2) => Ok(vec![idx(0, 1)?]),
-        ("cifar", _) => {
+    match dataset {
+        "mnist" => idx_splits("mnist", &["train", "t10k"], files),
+        "fashion" => idx_splits("fashion-mnist", &["train"], files),
+        "cifar" => {
             let (mut train, mut test) = (cifar::empty(), None);
             for (name, bytes) in files {
                 let set = cifar::parse_batch(&format!("cifar-10/{name}"), bytes).map_err(error)?;
@@ -381,8 +376,36 @@ fn parse(dataset: &str, files: &[(String, Vec<u8>)]) -> Result<Vec<ImageSet>, Js
             }
             Ok(vec![train, test])
         }
-        (other, n) => Err(error(format!("cannot load {n} files as '{other}'"))),
+        other => Err(error(format!("unknown dataset '{other}'"))),
     }
+}
+
+/// The sets of IDX files given as (images, labels) pairs, each pair a chunk of a split named by
+/// its file names' first word (`train-images-03.gz`, `train-labels-03.gz`): a split's chunks are
+/// joined in the order given, and the splits must be `splits`, in that order.
+fn idx_splits(folder: &str, splits: &[&str], files: &[(String, Vec<u8>)]) -> Result<Vec<ImageSet>, JsValue> {
+    let mut sets: Vec<(&str, ImageSet)> = Vec::new();
+    for pair in files.chunks(2) {
+        let [(images_name, images), (labels_name, labels)] = pair else {
+            return Err(error(format!("{folder}: {} has no labels file beside it", pair[0].0)));
+        };
+        let split = images_name.split('-').next().unwrap_or_default();
+        let chunk = ImageSet::from_idx(&format!("{folder}/{images_name}"), images, &format!("{folder}/{labels_name}"), labels).map_err(error)?;
+        match sets.last_mut() {
+            Some((name, set)) if *name == split => {
+                if (set.channels, set.side) != (chunk.channels, chunk.side) {
+                    return Err(error(format!("{folder}/{images_name}: its images are {0}×{0}, the earlier ones {1}×{1}", chunk.side, set.side)));
+                }
+                set.append(chunk);
+            }
+            _ => sets.push((split, chunk)),
+        }
+    }
+    let given: Vec<&str> = sets.iter().map(|(name, _)| *name).collect();
+    if given != splits {
+        return Err(error(format!("{folder}: the files hold the sets {given:?}, not {splits:?}")));
+    }
+    Ok(sets.into_iter().map(|(_, set)| set).collect())
 }
 
 impl Default for Lab {

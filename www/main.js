@@ -3,7 +3,8 @@
 // views.
 
 import { SETTINGS, PRESETS, presetValues, parseState, parseSetting, writeState, fashionConfig, toyConfig, cifarConfig, ilyasConfig, fashionSeconds, cifarSeconds, ilyasSeconds } from './state.js';
-import { FILES, cifarFiles, cifarSource } from './data.js';
+import { manifest, chunkFiles, cifarFiles, cifarSource } from './data.js';
+import { embed } from './embed.js';
 import { Cancelled, DeviceLost } from './pool.js';
 import { Backends, DATASET_NAMES } from './backends.js';
 import { SectionView, settingsForm, el, seconds } from './views.js';
@@ -64,6 +65,7 @@ const sections = Object.fromEntries(SECTIONS.map((name) => [name, new SectionVie
 
 /** Publishes a run's report, and the wasm memory of the workers that ran it. */
 function publish(report, ran = null) {
+  postReport?.(state.experiment, report);
   published.lastReport = report;
   published.memory = () => (ran ? ran.memory() : Promise.resolve([]));
   $('report').textContent = JSON.stringify(report);
@@ -148,7 +150,11 @@ async function measureAndTrain(view, run, experiment, config, datasets, testName
 async function runFashion() {
   await runInSection('fashion', async (view, run) => {
     const config = fashionConfig(state);
-    const datasets = [['mnist', FILES.mnist], ['fashion', FILES.fashion]];
+    const m = await manifest();
+    const datasets = [
+      ['mnist', chunkFiles(m, 'mnist', { train: config.mnist_train_limit, t10k: config.mnist_test_limit })],
+      ['fashion', chunkFiles(m, 'fashion', { train: config.fashion_train_limit })],
+    ];
     const estimate = (ips) => `${seconds(fashionSeconds(config, ips))}.`;
     await measureAndTrain(view, run, 'fashion', config, datasets, 'MNIST', estimate, async (report, pool) => {
       const images = {
@@ -220,7 +226,10 @@ async function runIlyas() {
   await runInSection('ilyas', async (view, run) => {
     const config = ilyasConfig(state);
     const estimate = (ips) => `${seconds(ilyasSeconds(config, ips))}.`;
-    await measureAndTrain(view, run, 'ilyas', config, [['mnist', FILES.mnist]], 'MNIST', estimate, async (report, pool) => {
+    // The teacher learns from the first mnist_train_limit digits, the attacks take the first attack_limit.
+    const train = Math.max(config.mnist_train_limit ?? Infinity, config.attack_limit ?? Infinity);
+    const files = chunkFiles(await manifest(), 'mnist', { train: Number.isFinite(train) ? train : null, t10k: config.mnist_test_limit });
+    await measureAndTrain(view, run, 'ilyas', config, [['mnist', files]], 'MNIST', estimate, async (report, pool) => {
       const originals = [];
       for (const set of report.sets) originals.push(await pool.images('mnist-train', set.examples.slice(0, 4).map((ex) => ex.index)));
       showIlyas(view.results, report, { originals });
@@ -230,6 +239,7 @@ async function runIlyas() {
 $('ilyas-run').addEventListener('click', runIlyas);
 
 // ---- start: say what this browser offers; nothing heavy loads before Run ----
+const postReport = state.embed ? embed() : null;
 showExperiment(state.experiment);
 backends.describe().then((text) => { $('backend').textContent = text; });
 if (state.autorun) ({ toy: runToy, fashion: runFashion, cifar: runCifar, ilyas: runIlyas })[state.experiment]?.();

@@ -20,6 +20,27 @@ export function workerCount(wanted) {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
 }
 
+let compiled = null;
+
+/** The wasm module, fetched and compiled once per page and handed to every worker (each would
+ * otherwise download it on its own). */
+function wasmModule() {
+  compiled ??= (async () => {
+    const url = new URL('./pkg/wrong_labels_bg.wasm', import.meta.url);
+    try {
+      return await WebAssembly.compileStreaming(fetch(url));
+    } catch (e) {
+      // A host that serves .wasm under another media type than application/wasm.
+      if (!(e instanceof TypeError)) throw e;
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+      return WebAssembly.compile(await response.arrayBuffer());
+    }
+  })();
+  compiled.catch(() => { compiled = null; });
+  return compiled;
+}
+
 export class Pool {
   /** `backend`: 'cpu' or 'webgpu'; `size`: its workers (WebGPU: 1). */
   constructor(backend, size) {
@@ -38,8 +59,8 @@ export class Pool {
         [ports[i][j], ports[j][i]] = [channel.port1, channel.port2];
       }
     }
-    this.ready = Promise.all(this.workers.map((worker, rank) =>
-      this.request(worker, { type: 'init', backend, rank, size }, ports[rank].filter(Boolean), { ports: ports[rank] })))
+    this.ready = wasmModule().then((module) => Promise.all(this.workers.map((worker, rank) =>
+      this.request(worker, { type: 'init', backend, rank, size, module }, ports[rank].filter(Boolean), { ports: ports[rank] }))))
       .then((replies) => ({ adapter: replies[0].adapter }), (e) => { this.terminate(); throw e; });
   }
 

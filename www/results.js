@@ -9,7 +9,7 @@ const DIGITS = [...'0123456789'];
 function table(into, header, rows) {
   into.replaceChildren(
     el('tr', {}, ...header.map((h) => el('th', {}, h))),
-    ...rows.map(([name, ...cells]) => el('tr', {}, el('td', { style: 'text-align:left' }, name), ...cells.map((c) => el('td', {}, c)))),
+    ...rows.map(([name, ...cells]) => el('tr', {}, el('td', { class: 'name' }, name), ...cells.map((c) => el('td', {}, c)))),
   );
 }
 

@@ -43,7 +43,7 @@ const RUNS = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar', ilyas: '
 async function handle(msg) {
   switch (msg.type) {
     case 'init': {
-      wasm = await init();
+      wasm = await init({ module_or_path: msg.module });
       lab = new Lab();
       const adapter = msg.backend === 'webgpu' ? await findAdapter() : null;
       if (adapter) watchDevices();

@@ -9,15 +9,26 @@ export function launch({ webgpu }) {
   return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args });
 }
 
-/** A page that records console errors and uncaught exceptions. */
+/** A page that records console errors, uncaught exceptions and Content-Security-Policy violations
+ * (as errors; in every frame), and the URL of every request it and its frames and workers make. */
 export async function open(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`)));
+  const requests = [];
+  context.on('request', (r) => requests.push(r.url()));
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
-  return { context, page, errors };
+  return { context, page, errors, requests };
+}
+
+/** The origins of `requests` (URLs) other than `allowed` (data: and blob: URLs aside). */
+export function otherOrigins(requests, ...allowed) {
+  const origins = new Set(requests.filter((u) => /^https?:/.test(u)).map((u) => new URL(u).origin));
+  return [...origins].filter((o) => !allowed.map((a) => new URL(a).origin).includes(o));
 }
 
 /** Waits for a run to publish its report (or for the page to show an error); `page` may be a frame. */

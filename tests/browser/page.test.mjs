@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { serve, serveHost } from './server.mjs';
-import { launch, open, waitForReport } from './browser.mjs';
+import { launch, open, otherOrigins, waitForReport } from './browser.mjs';
 
 const DIST = resolve(import.meta.dirname, '../../dist');
 const SHOTS = resolve(import.meta.dirname, '../../out');
@@ -53,10 +53,14 @@ const figures = (r) => ({
 test('the default run (?autorun=1) shows the effect: students far above the control', async (t) => {
   const browser = await launch({ webgpu: false });
   try {
-    const { page, errors } = await open(browser, `${server.url}?autorun=1`);
+    const sentBefore = server.stats.bytes;
+    const { page, errors, requests } = await open(browser, `${server.url}?autorun=1`);
     const loaded = Date.now();
     const report = await waitForReport(page);
+    const sent = server.stats.bytes - sentBefore;
     t.diagnostic(`page defaults, ${Math.round((Date.now() - loaded) / 1000)} s from load to report: ${summary(report)}`);
+    t.diagnostic(`first visit: ${(sent / 1e6).toFixed(2)} MB sent (page, wasm, datasets)`);
+    assert.ok(sent <= 12e6, `the first visit downloaded ${sent} bytes`);
     t.diagnostic(await page.textContent('#fashion-eta'));
     t.diagnostic(`wasm memory of each worker (its peak), MB: ${(await page.evaluate(() => window.wrongLabels.memory())).map((b) => Math.round(b / 1e6)).join(', ')}`);
     assert.ok(report.config.mnist_test_limit >= 2000, 'tested on at least 2,000 MNIST test images');
@@ -75,7 +79,45 @@ test('the default run (?autorun=1) shows the effect: students far above the cont
     assert.equal(await page.locator('#relabel-gallery canvas').count(), report.relabel.examples.length);
     assert.equal(await page.locator('#prediction-gallery canvas').count(), 48);
     await page.screenshot({ path: `${SHOTS}/page-cpu.png`, fullPage: true });
-    assert.deepEqual(errors, []);
+    assert.deepEqual(otherOrigins(requests, server.url), [], 'requests to other origins');
+    assert.deepEqual(errors, [], 'console errors and CSP violations');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('damaged data: a corrupted cached chunk is fetched again and the run completes; a file damaged twice stops the run, naming it', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, `${server.url}?${SMALL}&workers=1`);
+    const first = await waitForReport(page);
+    // Flip a byte of one cached chunk (the Cache API is the page's to read and write).
+    const damaged = await page.evaluate(async () => {
+      const cache = await caches.open('wrong-labels-data-v2');
+      const key = (await cache.keys()).find((r) => r.url.includes('fashion-mnist/train-images-00.gz'));
+      const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
+      bytes[1000] ^= 0xff;
+      await cache.put(key, new Response(bytes));
+      return key.url;
+    });
+    const requests = server.stats.datasetRequests;
+    await page.reload();
+    const second = await waitForReport(page, first);
+    assert.equal(server.stats.datasetRequests - requests, 1, `only the damaged chunk (${damaged}) is fetched again`);
+    assert.deepEqual(figures(second), figures(first), 'the same data, the same run');
+
+    // A file that arrives damaged, and again when fetched once more: the run stops and says which.
+    await page.route('**/mnist/train-images-01.gz', async (route) => {
+      const response = await route.fetch();
+      const body = await response.body();
+      await route.fulfill({ response, body: body.subarray(0, body.length - 100) });
+    });
+    await page.evaluate(() => caches.delete('wrong-labels-data-v2'));
+    await page.reload();
+    await page.waitForFunction(() => /train-images-01\.gz arrived damaged twice/.test(document.getElementById('fashion-status').textContent), null, { timeout: 60_000 });
+    // The page still works: the run button is back.
+    assert.equal(await page.isDisabled('#fashion-run'), false);
+    assert.deepEqual(errors.filter((e) => !/damaged twice/.test(e)), []);
   } finally {
     await browser.close();
   }
@@ -108,7 +150,8 @@ test('CPU workers: same seed and workers, same report; cancel, then run again; s
       assert.ok(Math.abs(s.test_accuracy - student(first, s.normalize).test_accuracy) < 0.08, `${s.normalize}: 1 worker ${s.test_accuracy}, 2 workers ${student(first, s.normalize).test_accuracy}`);
     }
 
-    // A second visit reads every dataset from the Cache API; its autorun is cancelled once training starts.
+    // A second visit reads every dataset from the Cache API (checked against the manifest); its
+    // autorun is cancelled once training starts.
     const sentBefore = server.stats.datasetBytes;
     await page.reload();
     await page.waitForFunction(() => document.querySelector('#phases progress'));
@@ -179,11 +222,11 @@ test('a cancel during the speed measurement stops it at the next step, with one 
   }
 });
 
-test('all the workers inside a cross-origin iframe of a page that sets no COOP/COEP headers', async (t) => {
+test('embed mode in a cross-origin iframe of a page that sets no COOP/COEP headers: all the workers, the report and the height posted to the parent', async (t) => {
   const host = await serveHost();
   const browser = await launch({ webgpu: false });
   try {
-    const { page, errors } = await open(browser, `${host.url}?src=${encodeURIComponent(`${server.url}?${SMALL}&workers=2`)}`);
+    const { page, errors, requests } = await open(browser, `${host.url}?src=${encodeURIComponent(`${server.url}?embed=1&${SMALL}&workers=2`)}`);
     const frame = page.frameLocator('#demo');
     await frame.locator('#fashion-status').waitFor();
     const inner = page.frames().find((f) => f.url().startsWith(server.url));
@@ -192,7 +235,23 @@ test('all the workers inside a cross-origin iframe of a page that sets no COOP/C
     t.diagnostic(`in a cross-origin iframe, 2 workers: ${summary(report)}`);
     assert.equal(report.config.workers, 2);
     assert.ok(student(report, 'standardize').test_accuracy > report.control.test_accuracy + 0.2, summary(report));
-    assert.deepEqual(errors, []);
+    // The embed layout: no header text or tabs, a link to the full page.
+    assert.equal(await frame.locator('nav').isVisible(), false);
+    assert.equal(await frame.locator('header h1').isVisible(), false);
+    assert.doesNotMatch(await frame.locator('a.full-page').getAttribute('href'), /embed=|autorun=/);
+    // The parent got the report (the one the frame shows) and the frame's height, and sized the frame by it.
+    await page.waitForFunction(() => window.messages.some((m) => m.data.type === 'report'));
+    const messages = await page.evaluate(() => window.messages);
+    const posted = messages.find((m) => m.data.type === 'report');
+    assert.equal(posted.origin, new URL(server.url).origin);
+    assert.equal(posted.data.experiment, 'fashion');
+    assert.deepEqual(figures(posted.data.report), figures(report));
+    const heights = messages.filter((m) => m.data.type === 'height').map((m) => m.data.height);
+    assert.ok(heights.length >= 2 && heights.every((h) => h > 100), `heights ${heights}`);
+    const frameHeight = await page.evaluate(() => Number(document.getElementById('demo').height));
+    assert.equal(frameHeight, heights[heights.length - 1]);
+    assert.deepEqual(otherOrigins(requests, server.url, host.url), [], 'requests to other origins');
+    assert.deepEqual(errors, [], 'console errors and CSP violations');
   } finally {
     await browser.close();
     host.close();
@@ -331,6 +390,50 @@ test('CPU workers: the teacher sweep, its table and chart', async (t) => {
     const table = await page.textContent('#fashion-results [data-part=sweep-table]');
     for (const p of report.teacher_sweep) assert.ok(table.includes(pct(p.student.test_accuracy)), 'the page shows the report\'s numbers');
     assert.ok(await page.evaluate(() => Chart.getChart(document.querySelector('#fashion-results [data-part=teacher-chart]')).data.datasets[0].data.length === 4));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+// Hand-edited URLs: each names one bad setting (garbage, negative, zero, NaN, huge, unknown).
+const BAD_QUERIES = [
+  'lr=abc', 'lr=NaN', 'lr=Infinity', 'lr=1e400', 'lr=-0.1', 'lr=1,2', 'batch_size=0', 'batch_size=%20', 'batch_size=1e9',
+  'seed=-1', 'seed=99999999999999999999', 'seed=0x10', 'teacher_epochs=1.5', 'student_epochs=0', 'control_epochs=-3',
+  'mnist_train_limit=-5', 'fashion_train_limit=999999999', 'mnist_test_limit=', 'control_limit=ten', 'model=zzz',
+  'normalize=none', 'workers=-1', 'workers=1e9', 'backend=cuda', 'preset=huge', 'teacher_limits=5', 'embed=2',
+  'cifar_width=3', 'bogus=1', '%ZZ=1', 'experiment=mnist', 'experiment=toy&epsilon=-0.5', 'experiment=toy&toy_runs=0',
+  'experiment=toy&epsilon=abc', 'experiment=ilyas&ilyas_epsilons=7', 'experiment=ilyas&ilyas_steps=0',
+];
+// Small valid settings around each bad one, so that a run starts in seconds.
+const TINY = { teacher_epochs: 1, student_epochs: 1, control_epochs: 1, mnist_train_limit: 500, fashion_train_limit: 500, mnist_test_limit: 200, control_limit: 200, workers: 1, ilyas_teacher_limit: 500, ilyas_attack_limit: 100, ilyas_test_limit: 200 };
+
+test(`${BAD_QUERIES.length} bad URLs: each setting is named on the page with its default kept, and Run works`, async (t) => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, server.url);
+    for (const query of BAD_QUERIES) {
+      const bad = new URLSearchParams(query);
+      const params = new URLSearchParams(Object.entries(TINY).filter(([k]) => !bad.has(k)));
+      for (const [k, v] of bad) params.append(k, v);
+      await page.goto(`${server.url}?${params.toString().replace('%25ZZ', '%ZZ')}`);
+      const shown = await page.textContent('#settings-problems');
+      const names = [...bad.keys()].filter((k) => k !== 'experiment' || !['toy', 'ilyas'].includes(bad.get(k)));
+      for (const name of names) assert.ok(shown.includes(name), `${query}: '${name}' not in: ${shown}`);
+      const experiment = await page.evaluate(() => new URLSearchParams(location.search).get('experiment') ?? 'fashion');
+      await page.click(`#${experiment}-run`);
+      const section = `section#${experiment}`;
+      if (experiment === 'toy') {
+        await page.waitForFunction((s) => /done in/.test(document.querySelector(`${s} [data-part=status]`).textContent), section);
+      } else {
+        // Training started: the run works. Cancel it and go on.
+        await page.waitForFunction((s) => document.querySelector(`${s} [data-part=phases] .phase`) || document.querySelector(`${s} .status.error`)?.textContent, section, { timeout: 120_000 });
+        await page.click(`#${experiment}-cancel`);
+        await page.waitForFunction((s) => document.querySelector(`${s} [data-part=status]`).textContent === 'Cancelled.', section);
+      }
+      assert.equal(await page.evaluate((s) => document.querySelector(`${s} .status.error`)?.textContent ?? '', section), '', `${query}: an error`);
+    }
+    t.diagnostic(`${BAD_QUERIES.length} queries, each named, each Run working`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

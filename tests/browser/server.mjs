@@ -1,14 +1,17 @@
 // A static file server for the built site, mounted under a sub-path to prove the page uses only
-// relative paths. Loopback only; it counts the dataset bytes it sends.
+// relative paths. Loopback only. Like GitHub Pages, it gzips the page, scripts and wasm for a
+// browser that accepts gzip (the datasets are gzip already); it counts the bytes it sends.
 
 import { createServer } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.gz': 'application/gzip', '.json': 'application/json', '.bin': 'application/octet-stream' };
 
 export function serve(root, prefix = '/labs/wrong-labels/') {
-  const stats = { datasetBytes: 0, datasetRequests: 0 };
+  const stats = { bytes: 0, datasetBytes: 0, datasetRequests: 0 };
+  const zipped = new Map();
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     if (!path.startsWith(prefix)) { res.writeHead(404).end(); return; }
@@ -16,10 +19,17 @@ export function serve(root, prefix = '/labs/wrong-labels/') {
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
-      const size = statSync(file).size;
-      if (/\.(gz|bin)$/.test(file)) { stats.datasetBytes += size; stats.datasetRequests += 1; }
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-length': size });
-      createReadStream(file).pipe(res);
+      const dataset = /\.(gz|bin)$/.test(file);
+      let body = readFileSync(file);
+      const headers = { 'content-type': TYPES[extname(file)] || 'application/octet-stream' };
+      if (!dataset && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        if (!zipped.has(file)) zipped.set(file, gzipSync(body, { level: 9 }));
+        body = zipped.get(file);
+        headers['content-encoding'] = 'gzip';
+      }
+      stats.bytes += body.length;
+      if (dataset) { stats.datasetBytes += body.length; stats.datasetRequests += 1; }
+      res.writeHead(200, { ...headers, 'content-length': body.length }).end(body);
     } catch {
       res.writeHead(404).end();
     }
@@ -32,12 +42,22 @@ export function serve(root, prefix = '/labs/wrong-labels/') {
 /**
  * A blog of another origin that embeds `url` in an iframe, as a third-party page would: it sets no
  * COOP/COEP headers, so the frame is not cross-origin isolated. Open `host.url + '?src=' + url`.
+ * It keeps the messages the frame posts in `window.messages`, and sizes the frame by its height
+ * messages, as the README's snippet does.
  */
 export function serveHost() {
   const server = createServer((req, res) => {
     const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
     const page = `<!doctype html><title>A blog</title><p>A post that embeds the demo.</p>
-<iframe id="demo" src="${src.replace(/"/g, '&quot;')}" width="1000" height="900" style="border:0"></iframe>`;
+<iframe id="demo" src="${src.replace(/"/g, '&quot;')}" width="1000" height="900" style="border:0"></iframe>
+<script>
+window.messages = [];
+addEventListener('message', (e) => {
+  if (e.data?.source !== 'wrong-labels') return;
+  window.messages.push({ origin: e.origin, data: e.data });
+  if (e.data.type === 'height') document.getElementById('demo').height = e.data.height;
+});
+</script>`;
     res.writeHead(200, { 'content-type': 'text/html' }).end(page);
   });
   // 'localhost', not 127.0.0.1: another site than the demo's, so the frame is third-party.
