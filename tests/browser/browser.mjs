@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core. WebGPU runs headless on the CPU (SwiftShader).
 
+import { readFileSync, readdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const COMMON = ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -45,4 +46,19 @@ export async function waitForReport(page, previous = null, timeout = 600_000) {
   const error = await page.evaluate(() => [...document.querySelectorAll('.status.error')].map((s) => s.textContent).join(' '));
   if (error) throw new Error(`the page shows an error: ${error}`);
   return page.evaluate(() => JSON.parse(document.getElementById('report').textContent));
+}
+
+/** Resident memory, in bytes, of Chromium's processes by type (browser, renderer, gpu-process, …). */
+export function chromiumRss() {
+  const byType = {};
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      if (!command.includes('chromium')) continue;
+      const type = command.match(/--type=([\w-]+)/)?.[1] ?? 'browser';
+      const pages = Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]);
+      byType[type] = (byType[type] ?? 0) + pages * 4096;
+    } catch { /* the process ended meanwhile */ }
+  }
+  return byType;
 }

@@ -4,28 +4,13 @@
 // page's JS heap, and the peak resident memory of all of Chromium's processes during the run,
 // sampled every 250 ms from /proc, and after the run by process type. Run it after scripts/build-web: node tests/browser/memory.mjs
 
-import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { launch, open, waitForReport } from './browser.mjs';
+import { chromiumRss, launch, open, waitForReport } from './browser.mjs';
 import { serve } from './server.mjs';
 
 const RUNS = Number(process.env.RUNS || 3);
 const MB = (bytes) => Math.round(bytes / 1e6);
 
-/** Resident memory, in bytes, of Chromium's processes by type (browser, renderer, gpu-process, …). */
-function chromiumRss() {
-  const byType = {};
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-      if (!command.includes('chromium')) continue;
-      const type = command.match(/--type=([\w-]+)/)?.[1] ?? 'browser';
-      const pages = Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]);
-      byType[type] = (byType[type] ?? 0) + pages * 4096;
-    } catch { /* the process ended meanwhile */ }
-  }
-  return byType;
-}
 const total = (byType) => Object.values(byType).reduce((a, b) => a + b, 0);
 const breakdown = (byType) => Object.entries(byType).map(([type, bytes]) => `${type} ${MB(bytes)}`).join(', ');
 

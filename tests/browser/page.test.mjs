@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { serve, serveHost } from './server.mjs';
-import { launch, open, otherOrigins, waitForReport } from './browser.mjs';
+import { chromiumRss, launch, open, otherOrigins, waitForReport } from './browser.mjs';
 
 const DIST = resolve(import.meta.dirname, '../../dist');
 const SHOTS = resolve(import.meta.dirname, '../../out');
@@ -434,6 +434,33 @@ test(`${BAD_QUERIES.length} bad URLs: each setting is named on the page with its
       assert.equal(await page.evaluate((s) => document.querySelector(`${s} .status.error`)?.textContent ?? '', section), '', `${query}: an error`);
     }
     t.diagnostic(`${BAD_QUERIES.length} queries, each named, each Run working`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('ten cancel-then-run cycles in one page: the same report after them, and no memory growth beyond noise', async (t) => {
+  const browser = await launch({ webgpu: false });
+  const MB = (bytes) => Math.round(bytes / 1e6);
+  const rss = () => Object.values(chromiumRss()).reduce((a, b) => a + b, 0);
+  try {
+    const { page, errors } = await open(browser, `${server.url}?${SMALL}&workers=2`);
+    const first = await waitForReport(page);
+    const before = { wasm: await page.evaluate(() => window.wrongLabels.memory()), rss: rss() };
+    for (let cycle = 0; cycle < 10; cycle++) {
+      await page.click('#fashion-run');
+      await page.waitForFunction(() => document.querySelector('#phases .phase'));
+      await page.click('#fashion-cancel');
+      await page.waitForFunction(() => document.getElementById('fashion-status').textContent === 'Cancelled.');
+    }
+    await page.click('#fashion-run');
+    const last = await waitForReport(page, first);
+    const after = { wasm: await page.evaluate(() => window.wrongLabels.memory()), rss: rss() };
+    t.diagnostic(`wasm memory per worker ${before.wasm.map(MB)} → ${after.wasm.map(MB)} MB; Chromium resident ${MB(before.rss)} → ${MB(after.rss)} MB`);
+    assert.deepEqual(figures(last), figures(first), 'same seed and workers, same figures');
+    after.wasm.forEach((bytes, i) => assert.ok(bytes <= before.wasm[i] * 1.1, `worker ${i}: ${MB(before.wasm[i])} → ${MB(bytes)} MB`));
+    assert.ok(after.rss <= before.rss + 200e6, `Chromium ${MB(before.rss)} → ${MB(after.rss)} MB`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
