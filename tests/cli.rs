@@ -132,3 +132,38 @@ fn seeds_repeat_a_run_and_report_each_figures_spread() {
     assert_ne!(values[0], values[1], "two seeds, two teachers");
     assert_eq!(report["spreads"].as_array().unwrap().len(), 4);
 }
+
+/// CIFAR-10's reader on the command line: the same one-line errors naming the file.
+#[test]
+fn every_corrupt_cifar_batch_gives_a_one_line_error_naming_the_file() {
+    use wrong_labels::data::cifar::{RECORD_BYTES, TEST_FILE, TRAIN_FILES};
+    let good = vec![3u8; 2 * RECORD_BYTES];
+    let mut bad_label = good.clone();
+    bad_label[RECORD_BYTES] = 10;
+    let cases: Vec<(&str, Option<Vec<u8>>, &str)> = vec![
+        (TRAIN_FILES[0], Some(Vec::new()), "empty"),
+        (TRAIN_FILES[2], Some(good[..RECORD_BYTES + 100].to_vec()), "truncated"),
+        (TEST_FILE, Some(bad_label), "label"),
+        (TRAIN_FILES[4], None, TRAIN_FILES[4]),
+    ];
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("cifar-10-batches-bin");
+    for (file, bytes, expected) in cases {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in TRAIN_FILES.iter().chain([&TEST_FILE]) {
+            std::fs::write(dir.join(name), &good).unwrap();
+        }
+        match bytes {
+            Some(bytes) => std::fs::write(dir.join(file), bytes).unwrap(),
+            None => std::fs::remove_file(dir.join(file)).unwrap(),
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_wrong-labels")).args(["cifar", "--data"]).arg(temp.path()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{file}: exit code 0");
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{file}: {stderr}");
+        assert!(stderr.contains(file), "{file}: error does not name the file: {stderr}");
+        assert!(stderr.to_lowercase().contains(expected), "{file}: expected '{expected}' in: {stderr}");
+    }
+}
