@@ -169,6 +169,7 @@ pub async fn run(
     // Gradients flow to the images only; frozen, the teacher runs without dropout.
     let attacker = teacher.model.clone().freeze();
 
+    // The attacked images' true classes, over all replicas (its length: how many are attacked).
     let classes = parallel::gather(group, &attacked.labels).await?;
     let mut sets = Vec::new();
     for &epsilon in &config.epsilons {
@@ -180,11 +181,11 @@ pub async fn run(
             let phase = format!("attack {} ε={epsilon}", name(targets));
             let attack_started = Instant::now();
             let adversarial = attack(&attacker, &attacked, &chosen, &pgd, device, &phase, observer).await?;
-            let attack_ips = parallel::total(group, attacked.len()).await? as f64 / attack_started.elapsed().as_secs_f64().max(1e-9);
+            let attack_ips = classes.len() as f64 / attack_started.elapsed().as_secs_f64().max(1e-9);
             let says = train::predict(&teacher.model, &adversarial, ATTACK_BATCH, device, None, observer).await?;
             let (l2, linf) = distances(&attacked, &adversarial);
             let sums = group.sum(vec![l2, linf]).await?;
-            let total = parallel::total(group, attacked.len()).await? as f32;
+            let total = classes.len() as f32;
             let phase = format!("student {} ε={epsilon}", name(targets));
             let student = train::train(fresh(stream), &adversarial, Some(&test_set), &training.schedule(training.student_epochs, stream), &phase, device, group, observer).await?;
             sets.push(AdversarialSet {
@@ -206,7 +207,7 @@ pub async fn run(
         }
     }
 
-    let random = super::random_labels(parallel::total(group, attacked.len()).await?, training.seed);
+    let random = super::random_labels(classes.len(), training.seed);
     let control_set = attacked.with_labels(parallel::local_part(&random, group));
     let control = train::train(fresh(salt::CONTROL), &control_set, Some(&test_set), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
 
