@@ -79,6 +79,8 @@ export class Backends {
         continue;
       }
       run.pool = started;
+      // A cancel pressed while the pool started reached no pool: it is seen here.
+      run.check();
       // A backend the settings force is measured for the estimate alone, however long it takes.
       const limited = backend === 'webgpu' && candidates.length > 1;
       const timeout = new Promise((_, reject) => {

@@ -20,6 +20,7 @@ export function workerCount(wanted) {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
 }
 
+const CANCEL_GRACE_MS = 2000;
 let compiled = null;
 
 /** The wasm module, fetched and compiled once per page and handed to every worker (each would
@@ -149,8 +150,17 @@ export class Pool {
     return (await Promise.all(this.workers.map((worker) => this.request(worker, { type: 'memory' })))).map((reply) => reply.result);
   }
 
-  /** Stops the running request at its next step. */
+  /**
+   * Stops the running request at its next step. A step can take many seconds (a big batch on a
+   * slow machine, before the browser has optimized the wasm code): workers that have not answered
+   * within CANCEL_GRACE_MS are ended, with the pool, so that a cancel is prompt; the next run
+   * starts fresh workers.
+   */
   cancel() {
     for (const worker of this.workers) worker.postMessage({ type: 'cancel', run: this.runs });
+    const run = this.runs;
+    clearTimeout(this.cancelTimer);
+    // Only the request that was cancelled: a run started after it is not.
+    this.cancelTimer = setTimeout(() => { if (this.runs === run && this.pending.size) this.fail(new Cancelled()); }, CANCEL_GRACE_MS);
   }
 }
