@@ -58,15 +58,22 @@ export async function cifarSource() {
   }
 }
 
-async function openCache() {
-  // The Cache API exists only in secure contexts (https, localhost).
-  try {
-    if (!self.caches) return null;
-    await Promise.all(OLD_CACHES.map((name) => caches.delete(name)));
-    return await caches.open(CACHE);
-  } catch {
-    return null;
-  }
+let cacheRequest = null;
+
+/** The page's data cache (null where there is none), opened once a page; older versions' caches
+ * are deleted then. */
+function openCache() {
+  cacheRequest ??= (async () => {
+    // The Cache API exists only in secure contexts (https, localhost).
+    try {
+      if (!self.caches) return null;
+      await Promise.all(OLD_CACHES.map((name) => caches.delete(name)));
+      return await caches.open(CACHE);
+    } catch {
+      return null;
+    }
+  })();
+  return cacheRequest;
 }
 
 /** Whether `bytes` are the file the manifest describes. Without Web Crypto (a page served over

@@ -228,7 +228,7 @@ async function runIlyas() {
     const estimate = (ips) => `${seconds(ilyasSeconds(config, ips))}.`;
     // The teacher learns from the first mnist_train_limit digits, the attacks take the first attack_limit.
     const train = Math.max(config.mnist_train_limit ?? Infinity, config.attack_limit ?? Infinity);
-    const files = chunkFiles(await manifest(), 'mnist', { train: Number.isFinite(train) ? train : null, t10k: config.mnist_test_limit });
+    const files = chunkFiles(await manifest(), 'mnist', { train, t10k: config.mnist_test_limit });
     await measureAndTrain(view, run, 'ilyas', config, [['mnist', files]], 'MNIST', estimate, async (report, pool) => {
       const originals = [];
       for (const set of report.sets) originals.push(await pool.images('mnist-train', set.examples.slice(0, 4).map((ex) => ex.index)));

@@ -28,14 +28,16 @@ let compiled = null;
 function wasmModule() {
   compiled ??= (async () => {
     const url = new URL('./pkg/wrong_labels_bg.wasm', import.meta.url);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+    // A host may serve .wasm under another media type than application/wasm, which streaming
+    // compilation refuses: then the same bytes are compiled whole.
+    const copy = response.clone();
     try {
-      return await WebAssembly.compileStreaming(fetch(url));
+      return await WebAssembly.compileStreaming(response);
     } catch (e) {
-      // A host that serves .wasm under another media type than application/wasm.
       if (!(e instanceof TypeError)) throw e;
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
-      return WebAssembly.compile(await response.arrayBuffer());
+      return WebAssembly.compile(await copy.arrayBuffer());
     }
   })();
   compiled.catch(() => { compiled = null; });
