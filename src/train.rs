@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
-use crate::data::ImageSet;
+use crate::data::{Augment, ImageSet};
 use crate::models::Classifier;
 use crate::parallel::{self, Group};
 use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
@@ -31,15 +31,13 @@ pub struct Schedule {
     /// Share of the steps over which the rate rises linearly from zero to its peak.
     pub warmup: f64,
     pub seed: u64,
-    /// Random crops (padding 4) and horizontal flips of each training batch (CIFAR-10).
-    pub augment: bool,
+    /// Random shifts (and mirrors) of each training batch; none by default.
+    #[serde(default)]
+    pub augment: Option<Augment>,
     /// Steps between two reads of the running loss and accuracy: each read waits for the device
     /// to finish the steps queued before it.
     pub read_every: usize,
 }
-
-/// Pixels a random crop may shift an image by, each way.
-const CROP_PAD: usize = 4;
 
 /// A trained model with what its training measured.
 pub struct Trained<M> {
@@ -145,10 +143,9 @@ pub async fn train<M: Classifier>(
             let chunk = local_chunk(&order, i, steps_per_epoch, local_batch);
             let mut grads = GradientsParams::new();
             if !chunk.is_empty() {
-                let images = if schedule.augment {
-                    train.augmented_tensor(chunk, CROP_PAD, &mut rng, &grad_device)
-                } else {
-                    train.images_tensor(chunk, &grad_device)
+                let images = match schedule.augment {
+                    Some(augment) => train.augmented_tensor(chunk, augment, &mut rng, &grad_device),
+                    None => train.images_tensor(chunk, &grad_device),
                 };
                 let labels = train.labels_tensor(chunk, &grad_device);
                 let logits = model.forward(images);
@@ -387,7 +384,7 @@ mod tests {
 
     #[test]
     fn the_rate_warms_up_linearly_then_decays_to_zero() {
-        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: false, read_every: READ_EVERY };
+        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: None, read_every: READ_EVERY };
         let sequence = |schedule: &Schedule, total: usize| {
             let mut rates = learning_rates(schedule, total).unwrap();
             (0..total).map(|_| rates.step().base()).collect::<Vec<f64>>()

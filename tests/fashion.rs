@@ -64,6 +64,7 @@ fn bad_configurations_are_errors_not_panics() {
         FashionConfig { fashion_train_limit: Some(0), ..quick.clone() },
         FashionConfig { normalize: Normalize::None, ..quick.clone() },
         FashionConfig { teacher_limits: vec![100, 5], ..quick.clone() },
+        FashionConfig { teacher_shift: 5, ..quick.clone() },
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");

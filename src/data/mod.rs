@@ -68,6 +68,20 @@ impl Moments {
     }
 }
 
+/// Random shifts (and mirrors) of training images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Augment {
+    /// Pixels an image may be shifted by, each way.
+    pub pad: usize,
+    /// Mirror half of the images left to right (not for digits: a mirrored 7 is no digit).
+    pub mirror: bool,
+}
+
+impl Augment {
+    /// The standard CIFAR-10 augmentation: crops of the image padded by 4, and mirrors.
+    pub const CIFAR: Augment = Augment { pad: 4, mirror: true };
+}
+
 /// A labelled image set: `len` images of `channels` planes of `side`×`side` pixels (MNIST: 1,
 /// CIFAR-10: 3). The one container for every dataset.
 ///
@@ -236,15 +250,15 @@ impl ImageSet {
         Tensor::from_data(TensorData::new(values, [len, self.channels, self.side, self.side]), device)
     }
 
-    /// Like [`Self::images_tensor`], with the standard CIFAR augmentation: each image shifted by up
-    /// to `pad` pixels each way (a random crop of the zero-padded image) and mirrored half the time.
-    pub fn augmented_tensor(&self, indices: &[usize], pad: usize, rng: &mut impl rand::Rng, device: &Device) -> Tensor<4> {
-        let (side, plane, pad) = (self.side as i32, self.side * self.side, pad as i32);
+    /// Like [`Self::images_tensor`], each image shifted by up to `augment.pad` pixels each way (a
+    /// random crop of the zero-padded image) and, where `augment.mirror`, mirrored half the time.
+    pub fn augmented_tensor(&self, indices: &[usize], augment: Augment, rng: &mut impl rand::Rng, device: &Device) -> Tensor<4> {
+        let (side, plane, pad) = (self.side as i32, self.side * self.side, augment.pad as i32);
         let mut values = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
             let image = self.image(i);
             let (dx, dy) = (rng.random_range(-pad..=pad), rng.random_range(-pad..=pad));
-            let flip = rng.random_bool(0.5);
+            let flip = augment.mirror && rng.random_bool(0.5);
             for c in 0..self.channels {
                 for y in 0..side {
                     for x in 0..side {
@@ -362,9 +376,20 @@ mod tests {
     }
 
     /// A crop-and-flip draws one shift within the padding and one mirroring for the whole image,
-    /// every channel alike, and fills what it shifts in with zeros.
+    /// every channel alike, and fills what it shifts in with zeros; without `mirror`, only shifts.
     #[test]
     fn augmentation_shifts_and_mirrors_whole_images() {
+        for mirror in [true, false] {
+            let seen = augmentations_seen(mirror);
+            assert_eq!(seen.iter().any(|s| s.2), mirror);
+            assert!(seen.iter().any(|s| !s.2));
+            // Most of the 25 shifts occur (of 50 transforms with mirrors).
+            assert!(seen.len() > if mirror { 25 } else { 18 }, "{} transforms seen", seen.len());
+        }
+    }
+
+    /// The (dx, dy, mirrored) transforms that 200 augmentations of one image turn out to be.
+    fn augmentations_seen(mirror: bool) -> std::collections::HashSet<(i32, i32, bool)> {
         let (side, channels, pad) = (6usize, 2usize, 2i32);
         let pixels: Vec<u8> = (1..=(channels * side * side) as u8).collect();
         let set = ImageSet::new(channels, side, pixels.clone(), vec![0]);
@@ -375,7 +400,7 @@ mod tests {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
-            let out: Vec<u8> = set.augmented_tensor(&[0], pad as usize, &mut rng, &Device::flex()).into_data().iter::<f32>().map(|v| (v * 255.0).round() as u8).collect();
+            let out: Vec<u8> = set.augmented_tensor(&[0], Augment { pad: pad as usize, mirror }, &mut rng, &Device::flex()).into_data().iter::<f32>().map(|v| (v * 255.0).round() as u8).collect();
             let fits = |dx: i32, dy: i32, flip: bool| {
                 (0..channels).all(|c| {
                     (0..side as i32).all(|y| {
@@ -389,8 +414,6 @@ mod tests {
             let found = (-pad..=pad).flat_map(|dx| (-pad..=pad).flat_map(move |dy| [(dx, dy, false), (dx, dy, true)])).find(|&(dx, dy, f)| fits(dx, dy, f));
             seen.insert(found.expect("the output is a shifted, possibly mirrored copy"));
         }
-        // Both mirrorings and most of the 25 shifts occur.
-        assert!(seen.iter().any(|s| s.2) && seen.iter().any(|s| !s.2));
-        assert!(seen.len() > 25, "{} of 50 transforms seen", seen.len());
+        seen
     }
 }

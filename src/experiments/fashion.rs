@@ -5,12 +5,12 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
-use crate::data::{Affine, ImageSet, Moments, Splits};
+use crate::data::{Affine, Augment, ImageSet, Moments, Splits};
 use crate::models::{Cnn, Preset};
 pub use crate::report::ModelReport;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, Observer, RunError};
-use crate::train::{self, Trained};
+use crate::train::{self, Schedule, Trained};
 use super::{Training, salt};
 
 /// How the normalized student's FashionMNIST images are normalized "with MNIST's mean and
@@ -64,6 +64,11 @@ pub struct FashionConfig {
     /// its labels (`--teacher-limits 100,300,1000,3000`; none by default).
     #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub teacher_limits: Vec<usize>,
+    /// Shift each of the teacher's training digits by up to N pixels each way, at random (0: none):
+    /// digits seen at every position teach a teacher more than another epoch does.
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[serde(default)]
+    pub teacher_shift: usize,
 }
 
 impl Default for FashionConfig {
@@ -88,6 +93,7 @@ impl Default for FashionConfig {
             mnist_test_limit: None,
             control_limit: Some(12_000),
             teacher_limits: Vec::new(),
+            teacher_shift: 0,
         }
     }
 }
@@ -217,7 +223,7 @@ pub async fn run(
     };
     let (mnist_train, mnist_test, fashion) = (&lab.mnist_train, &lab.mnist_test, &lab.fashion);
 
-    let teacher = train::train(lab.fresh(salt::TEACHER), mnist_train, Some(mnist_test), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
+    let teacher = train::train(lab.fresh(salt::TEACHER), mnist_train, Some(mnist_test), &lab.teacher_schedule(), "teacher", device, group, observer).await?;
 
     let relabel_started = Instant::now();
     let local_labels = train::predict(&teacher.model, fashion, 256, device, Some("relabel"), observer).await?;
@@ -288,6 +294,15 @@ struct Lab<'a> {
 }
 
 impl Lab<'_> {
+    fn teacher_schedule(&self) -> Schedule {
+        let training = &self.config.training;
+        let mut schedule = training.schedule(training.teacher_epochs, salt::TEACHER);
+        if self.config.teacher_shift > 0 {
+            schedule.augment = Some(Augment { pad: self.config.teacher_shift, mirror: false });
+        }
+        schedule
+    }
+
     fn fresh(&self, stream: u64) -> Cnn {
         let shape = self.config.preset.shape();
         super::fresh_replica(self.device, self.config.training.seed, stream, self.replica, |d| Cnn::new(shape, self.mnist_train.side, 10, d))
@@ -332,11 +347,10 @@ impl Lab<'_> {
         group: &mut impl Group,
         observer: &mut impl Observer,
     ) -> Result<TeacherPoint, RunError> {
-        let training = &self.config.training;
         let subset = self.mnist_train.head(local_limit(Some(limit), group));
         let mnist_images = parallel::total(group, subset.len()).await?;
         let phase = format!("teacher on {mnist_images} digits");
-        let teacher = train::train(self.fresh(salt::TEACHER), &subset, Some(&self.mnist_test), &training.schedule(training.teacher_epochs, salt::TEACHER), &phase, self.device, group, observer).await?;
+        let teacher = train::train(self.fresh(salt::TEACHER), &subset, Some(&self.mnist_test), &self.teacher_schedule(), &phase, self.device, group, observer).await?;
         let local_labels = train::predict(&teacher.model, &self.fashion, 256, self.device, Some("relabel"), observer).await?;
         let own = parallel::gather(group, &local_labels).await?;
         let agreement = train::accuracy(&own, labels);
@@ -362,11 +376,17 @@ pub(super) async fn measure_cnn(preset: Preset, training: &Training, device: &De
 
 const MNIST_SIDE: usize = 28;
 
+/// Beyond a few pixels a shift pushes strokes out of the 28×28 frame.
+const MAX_SHIFT: usize = 4;
+
 fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> {
     let limits = [config.mnist_train_limit, config.fashion_train_limit, config.mnist_test_limit, config.control_limit];
     config.training.validate(&limits, group)?;
     if config.teacher_limits.iter().any(|&n| n < 10.max(group.size())) {
         return Err(RunError::Config("each teacher limit must be at least 10 images (and one per worker)".into()));
+    }
+    if config.teacher_shift > MAX_SHIFT {
+        return Err(RunError::Config(format!("the teacher's shift must be at most {MAX_SHIFT} pixels")));
     }
     if matches!(config.normalize, Normalize::None) {
         // The raw student always runs; a second one on raw pixels would repeat it under its name.

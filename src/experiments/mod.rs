@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::parallel::Group;
 use crate::report::RunError;
+use crate::data::Augment;
 use crate::train::Schedule;
 
 /// The training settings every experiment shares. Each experiment's config flattens them in (one
@@ -60,7 +61,7 @@ impl Training {
             learning_rate: self.learning_rate,
             warmup: self.warmup,
             seed: phase_seed(self.seed, salt),
-            augment: self.augment,
+            augment: self.augment.then_some(Augment::CIFAR),
             read_every: self.read_every,
         }
     }
