@@ -28,8 +28,8 @@ test('the fashion config names the model as the Rust config does', () => {
   const config = fashionConfig(readState('?preset=article'));
   assert.equal(config.preset, 'classic');
   assert.equal(config.mnist_train_limit, 60000);
-  assert.equal(config.teacher_shift, 2);
-  assert.equal(fashionConfig(readState('')).teacher_shift, 0);
+  assert.equal(config.teacher_shift, 0);
+  assert.equal(fashionConfig(readState('?teacher_shift=2')).teacher_shift, 2);
 });
 
 test('the time estimate counts every pass of a run', () => {
