@@ -30,15 +30,10 @@ function wasmModule() {
     const url = new URL('./pkg/wrong_labels_bg.wasm', import.meta.url);
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
-    // A host may serve .wasm under another media type than application/wasm, which streaming
-    // compilation refuses: then the same bytes are compiled whole.
-    const copy = response.clone();
-    try {
-      return await WebAssembly.compileStreaming(response);
-    } catch (e) {
-      if (!(e instanceof TypeError)) throw e;
-      return WebAssembly.compile(await copy.arrayBuffer());
-    }
+    // Streaming compilation takes only application/wasm; a host that serves another media type
+    // gets the same bytes compiled whole.
+    if (response.headers.get('content-type')?.startsWith('application/wasm')) return WebAssembly.compileStreaming(response);
+    return WebAssembly.compile(await response.arrayBuffer());
   })();
   compiled.catch(() => { compiled = null; });
   return compiled;

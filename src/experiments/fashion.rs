@@ -65,7 +65,7 @@ pub struct FashionConfig {
     #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub teacher_limits: Vec<usize>,
     /// Shift each of the teacher's training digits by up to N pixels each way, at random (0: none):
-    /// digits seen at every position teach a teacher more than another epoch does.
+    /// a better teacher on digits (2 pixels, 4 epochs: 99.23%), a far worse one to learn from.
     #[cfg_attr(feature = "cli", arg(long))]
     #[serde(default)]
     pub teacher_shift: usize,
