@@ -68,7 +68,7 @@ const BY_NAME = new Map(SETTINGS.map((s) => [s.name, s]));
  * on a 2-core laptop. `article` is the command line's full scale (all 60,000 MNIST and
  * FashionMNIST training images, the whole MNIST test set, the classic CNN), its teacher trained four
  * epochs instead of two: the article's 99.1% teacher needs them (99.18% in its page run; two give
- * 98.95–99.06%), at a cost of a point or two to the students (README). Shifted digits gave a 99.32%
+ * 98.95–99.06%), at a cost of two to three points to the students on the CLI (README). Shifted digits gave a 99.32%
  * teacher but students of 68%.
  */
 export const PRESETS = {
