@@ -37,6 +37,10 @@ pub struct Schedule {
     /// Steps between two reads of the running loss and accuracy: each read waits for the device
     /// to finish the steps queued before it.
     pub read_every: usize,
+    /// Each class's weight in the loss is its share of the training labels to this power's
+    /// negative, so rare labels count more (0: the plain cross-entropy).
+    #[serde(default)]
+    pub balance: f64,
 }
 
 /// A trained model with what its training measured.
@@ -95,6 +99,18 @@ pub fn check(observer: &impl Observer) -> Result<(), RunError> {
     if observer.cancelled() { Err(RunError::Cancelled) } else { Ok(()) }
 }
 
+/// The loss weights `balance` asks for (see [`Schedule::balance`]), from all replicas' labels: the
+/// same on each replica, whatever its shard.
+async fn class_weights(labels: &[u8], balance: f64, group: &mut impl Group) -> Result<Option<Vec<f32>>, RunError> {
+    if balance == 0.0 {
+        return Ok(None);
+    }
+    let counts = group.sum(crate::data::histogram(labels).map(|c| c as f64).to_vec()).await?;
+    let total: f64 = counts.iter().sum();
+    // burn refuses a weight of 0; a class without images never meets its weight.
+    Ok(Some(counts.iter().map(|&c| if c == 0.0 { 1.0 } else { (c / total).powf(-balance) as f32 }).collect()))
+}
+
 fn batches(len: usize, batch_size: usize) -> usize {
     len.div_ceil(batch_size)
 }
@@ -125,7 +141,8 @@ pub async fn train<M: Classifier>(
     observer.event(Event::Phase { phase: phase.into(), epochs: schedule.epochs, steps: total_steps, images });
     let mut optimizer = AdamConfig::new().init();
     let mut rates = learning_rates(schedule, total_steps)?;
-    let loss_fn = CrossEntropyLossConfig::new().init(&grad_device);
+    let weights = class_weights(&train.labels, schedule.balance, group).await?;
+    let loss_fn = CrossEntropyLossConfig::new().with_weights(weights).init(&grad_device);
     let mut rng = SmallRng::seed_from_u64(parallel::replica_seed(schedule.seed, group.rank()));
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut history = Vec::new();
@@ -382,9 +399,40 @@ pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> T
 mod tests {
     use super::*;
 
+    /// Replica 0 of two whose twin holds `other`'s labels.
+    struct WithOther(Vec<u8>);
+
+    impl Group for WithOther {
+        fn rank(&self) -> usize {
+            0
+        }
+        fn size(&self) -> usize {
+            2
+        }
+        async fn sum(&mut self, values: Vec<f64>) -> Result<Vec<f64>, RunError> {
+            let other = crate::data::histogram(&self.0);
+            Ok(values.iter().zip(other).map(|(v, o)| v + o as f64).collect())
+        }
+        async fn mean(&mut self, values: Vec<f32>, _weight: f32) -> Result<Vec<f32>, RunError> {
+            Ok(values)
+        }
+    }
+
+    #[test]
+    fn class_weights_follow_every_replicas_label_shares() {
+        let weights = |labels: &[u8], balance, group: &mut WithOther| pollster::block_on(class_weights(labels, balance, group)).unwrap();
+        assert_eq!(weights(&[0, 0, 1], 0.0, &mut WithOther(vec![])), None);
+        // Shares over both shards: 0 → 4/5, 1 → 1/5; digits 2–9 have no image.
+        let w = weights(&[0, 0, 1], 1.0, &mut WithOther(vec![0, 0])).unwrap();
+        let expected = [5.0 / 4.0, 5.0].into_iter().chain([1.0; 8]);
+        assert!(w.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{w:?}");
+        let w = weights(&[0, 0, 1], 0.5, &mut WithOther(vec![1])).unwrap();
+        assert!((w[0] - 2f32.sqrt()).abs() < 1e-6 && (w[1] - 2f32.sqrt()).abs() < 1e-6, "{w:?}");
+    }
+
     #[test]
     fn the_rate_warms_up_linearly_then_decays_to_zero() {
-        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: None, read_every: READ_EVERY };
+        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: None, read_every: READ_EVERY, balance: 0.0 };
         let sequence = |schedule: &Schedule, total: usize| {
             let mut rates = learning_rates(schedule, total).unwrap();
             (0..total).map(|_| rates.step().base()).collect::<Vec<f64>>()

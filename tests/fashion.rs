@@ -65,6 +65,8 @@ fn bad_configurations_are_errors_not_panics() {
         FashionConfig { normalize: Normalize::None, ..quick.clone() },
         FashionConfig { teacher_limits: vec![100, 5], ..quick.clone() },
         FashionConfig { teacher_shift: 5, ..quick.clone() },
+        FashionConfig { student_balance: 1.5, ..quick.clone() },
+        FashionConfig { student_balance: -0.5, ..quick.clone() },
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");

@@ -16,9 +16,11 @@ function table(into, header, rows) {
 /** MNIST → FashionMNIST: the accuracies beside the article's, what the teacher called the clothes,
  * and the last student on real digits. `images`: the relabelled examples' and the test digits' pixels. */
 export function showFashion(results, report, images) {
+  // The article's students learn with the plain loss; say so when these did not.
+  const balance = report.config.student_balance ? `; loss balanced, share^−${report.config.student_balance}` : '';
   const rows = [
     ['teacher, trained on MNIST', report.teacher.test_accuracy, report.paper.teacher_test_accuracy, report.teacher.images_per_second],
-    ...report.students.map((s) => [`student, FashionMNIST + teacher's labels (${s.normalize === 'none' ? 'raw pixels' : s.normalize})`, s.test_accuracy, s.paper_accuracy, s.images_per_second]),
+    ...report.students.map((s) => [`student, FashionMNIST + teacher's labels (${s.normalize === 'none' ? 'raw pixels' : s.normalize}${balance})`, s.test_accuracy, s.paper_accuracy, s.images_per_second]),
     ['control, FashionMNIST + random labels', report.control.test_accuracy, 0.1, report.control.images_per_second],
   ];
   table(part(results, 'table'), ['model', 'MNIST test accuracy', 'article', 'training img/s'],

@@ -63,6 +63,7 @@ impl Training {
             seed: phase_seed(self.seed, salt),
             augment: self.augment.then_some(Augment::CIFAR),
             read_every: self.read_every,
+            balance: 0.0,
         }
     }
 

@@ -30,6 +30,10 @@ test('the fashion config names the model as the Rust config does', () => {
   assert.equal(config.mnist_train_limit, 60000);
   assert.equal(config.teacher_shift, 0);
   assert.equal(fashionConfig(readState('?teacher_shift=2')).teacher_shift, 2);
+  // The article preset balances its students' loss; the quick one, and a URL, can choose.
+  assert.equal(config.student_balance, 0.5);
+  assert.equal(fashionConfig(readState('')).student_balance, 0);
+  assert.equal(fashionConfig(readState('?preset=article&student_balance=0')).student_balance, 0);
 });
 
 test('the time estimate counts every pass of a run', () => {
@@ -58,7 +62,7 @@ test('a bad URL setting is named, and keeps its default', () => {
     'batch_size=1e9', 'batch_size=0x10', 'seed=-1', 'seed=1e300', 'seed=abc', 'teacher_epochs=0', 'teacher_epochs=999',
     'student_epochs=2.5', 'control_epochs=%20', 'mnist_train_limit=60001', 'fashion_train_limit=-0.5', 'mnist_test_limit=0',
     'control_limit=null', 'model=resnet', 'model=', 'normalize=none', 'backend=gpu', 'workers=-1', 'workers=33', 'preset=full',
-    'experiment=cats', 'ilyas_epsilons=5', 'ilyas_epsilons=1,2', 'ilyas_steps=0', 'cifar_width=0.3', 'cifar_batch_size=0', 'epsilon=-0.1', 'toy_runs=0', 'teacher_shift=5', 'teacher_shift=-1', 'autorun=yes', 'bogus=1', '__proto__=1'];
+    'experiment=cats', 'ilyas_epsilons=5', 'ilyas_epsilons=1,2', 'ilyas_steps=0', 'cifar_width=0.3', 'cifar_batch_size=0', 'epsilon=-0.1', 'toy_runs=0', 'teacher_shift=5', 'teacher_shift=-1', 'student_balance=2', 'autorun=yes', 'bogus=1', '__proto__=1'];
   assert.ok(bad.length >= 30);
   for (const query of bad) {
     const { state, problems } = parseState(`?${query}`);
