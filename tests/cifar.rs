@@ -63,13 +63,13 @@ fn a_tree_converts_to_batches_that_read_back() {
 fn jpeg_images_convert_too() {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
-    write_tree(&root, 1);
+    write_tree(root, 1);
     // Replace one PNG by a JPEG of the same picture.
     let dir = root.join("train").join("cat");
     std::fs::remove_file(dir.join("0000.png")).unwrap();
     picture(3, 0).save(dir.join("0000.jpg")).unwrap();
     let splits = {
-        cifar::convert_tree(&root, &root.join("bin"), 5).unwrap();
+        cifar::convert_tree(root, &root.join("bin"), 5).unwrap();
         cifar::load_dir(&root.join("bin")).unwrap()
     };
     let cat = splits.train.labels.iter().position(|&l| l == 3).unwrap();
@@ -81,23 +81,23 @@ fn jpeg_images_convert_too() {
 fn bad_trees_are_errors_naming_the_place() {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
-    write_tree(&root, 1);
+    write_tree(root, 1);
     std::fs::remove_dir_all(root.join("test").join("frog")).unwrap();
-    let err = cifar::convert_tree(&root, &root.join("bin"), 0).unwrap_err();
+    let err = cifar::convert_tree(root, &root.join("bin"), 0).unwrap_err();
     assert!(matches!(&err, CifarError::Layout { detail, .. } if detail.contains("frog")), "{err}");
 
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
-    write_tree(&root, 1);
+    write_tree(root, 1);
     RgbImage::new(31, 32).save(root.join("train").join("dog").join("0000.png")).unwrap();
-    let err = cifar::convert_tree(&root, &root.join("bin"), 0).unwrap_err();
+    let err = cifar::convert_tree(root, &root.join("bin"), 0).unwrap_err();
     assert!(err.to_string().contains("dog") && err.to_string().contains("31x32"), "{err}");
 
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
-    write_tree(&root, 1);
+    write_tree(root, 1);
     std::fs::write(root.join("train").join("ship").join("0000.png"), b"\x89PNG not really").unwrap();
-    let err = cifar::convert_tree(&root, &root.join("bin"), 0).unwrap_err();
+    let err = cifar::convert_tree(root, &root.join("bin"), 0).unwrap_err();
     assert!(matches!(&err, CifarError::Image { file, .. } if file.contains("ship")), "{err}");
 }
 

@@ -48,7 +48,7 @@ pub fn parse_batch(file: &str, bytes: &[u8]) -> Result<ImageSet, CifarError> {
     if bytes.is_empty() {
         return Err(CifarError::Empty { file: file.into() });
     }
-    if bytes.len() % RECORD_BYTES != 0 {
+    if !bytes.len().is_multiple_of(RECORD_BYTES) {
         return Err(CifarError::Truncated { file: file.into(), len: bytes.len() });
     }
     let mut set = empty();
