@@ -71,7 +71,7 @@ pub struct FashionConfig {
     pub teacher_shift: usize,
     /// Weigh each digit in the students' loss by its share of the teacher's labels to the power
     /// −B (0: the article's plain loss). The teacher calls few clothes a 7 or a 9, so its students
-    /// read those digits worst; ½ lifted them 4–5 points at full scale (README).
+    /// read those digits worst; ½ lifted the students 2–5 points at full scale (README).
     #[cfg_attr(feature = "cli", arg(long, value_name = "B"))]
     #[serde(default)]
     pub student_balance: f64,
@@ -387,7 +387,7 @@ const MNIST_SIDE: usize = 28;
 /// Beyond a few pixels a shift pushes strokes out of the 28×28 frame.
 const MAX_SHIFT: usize = 4;
 
-/// Beyond 1 a rare label outweighs its share of the data.
+/// At 1 every digit weighs the same in total; beyond, rare digits would outweigh common ones.
 const MAX_BALANCE: f64 = 1.0;
 
 fn validate(config: &FashionConfig, group: &impl Group) -> Result<(), RunError> {
