@@ -40,15 +40,18 @@ pub fn add(parts: &[&[f64]]) -> Vec<f64> {
 }
 
 /// The mean of the replicas' `parts` weighted by `weights`, added in rank order: what
-/// [`Group::mean`] returns, computed alike by every replica from every replica's values.
-pub fn weighted_mean(parts: &[&[f32]], weights: &[f32]) -> Vec<f32> {
+/// [`Group::mean`] returns, computed alike by every replica from every replica's values. It is
+/// written over the first part (a gradient is megabytes: no other buffer).
+pub fn weighted_mean(mut parts: Vec<Vec<f32>>, weights: &[f32]) -> Vec<f32> {
     let total: f32 = weights.iter().sum();
-    let mut mean = vec![0.0; parts.first().map_or(0, |p| p.len())];
-    for (part, weight) in parts.iter().zip(weights) {
+    let Some((mean, rest)) = parts.split_first_mut() else { return Vec::new() };
+    let first = weights[0] / total;
+    mean.iter_mut().for_each(|m| *m *= first);
+    for (part, weight) in rest.iter().zip(&weights[1..]) {
         let share = weight / total;
-        mean.iter_mut().zip(*part).for_each(|(m, v)| *m += share * v);
+        mean.iter_mut().zip(part).for_each(|(m, v)| *m += share * v);
     }
-    mean
+    parts.swap_remove(0)
 }
 
 /// A run with a single replica.
@@ -216,7 +219,7 @@ mod tests {
     fn replicas_combine_in_rank_order() {
         assert_eq!(add(&[&[1.0, 2.0], &[10.0, 20.0], &[100.0, 200.0]]), vec![111.0, 222.0]);
         // Weights 1 and 3: a quarter of the first, three quarters of the second.
-        assert_eq!(weighted_mean(&[&[1.0, 2.0], &[3.0, 6.0]], &[1.0, 3.0]), vec![2.5, 5.0]);
+        assert_eq!(weighted_mean(vec![vec![1.0, 2.0], vec![3.0, 6.0]], &[1.0, 3.0]), vec![2.5, 5.0]);
     }
 
     #[test]

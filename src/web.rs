@@ -37,9 +37,10 @@ pub struct Lab {
 
 const NO_DEVICE: &str = "call init() first";
 
-/// This worker's place among the run's workers; `gather(typedArray)` is its worker's JS function
-/// that sends the array to every other worker and resolves to theirs, in rank order (with nothing
-/// at this worker's place); it rejects with "cancelled" on a cancel.
+/// This worker's place among the run's workers; `gather(parts)` is its worker's JS function that
+/// sends the concatenation of the typed arrays `parts` to every other worker and resolves to
+/// theirs, in rank order (with nothing at this worker's place), valid until its next call; it
+/// rejects with "cancelled" on a cancel.
 #[derive(Clone)]
 struct Workers {
     rank: usize,
@@ -50,14 +51,26 @@ struct Workers {
 impl Workers {
     const ALONE: Workers = Workers { rank: 0, size: 1, gather: None };
 
-    async fn gather(&self, values: JsValue) -> Result<Array, RunError> {
-        let Some(gather) = &self.gather else { return Ok(Array::new()) };
-        let promise = gather.call1(&JsValue::NULL, &values).map_err(|e| RunError::Workers(describe(&e)))?;
-        let parts = JsFuture::from(Promise::from(promise)).await.map_err(|e| match e.as_string().as_deref() {
+    /// Every other worker's array, each checked to hold `len` values, by rank (`None` at this
+    /// worker's place). `gather` copies `parts` before it returns, so they may view wasm memory.
+    async fn gather<T: JsCast>(&self, parts: Array, len: usize) -> Result<Vec<Option<T>>, RunError> {
+        let Some(gather) = &self.gather else { return Ok(Vec::new()) };
+        let promise = gather.call1(&JsValue::NULL, &parts).map_err(|e| RunError::Workers(describe(&e)))?;
+        let theirs = JsFuture::from(Promise::from(promise)).await.map_err(|e| match e.as_string().as_deref() {
             Some("cancelled") => RunError::Cancelled,
             _ => RunError::Workers(describe(&e)),
         })?;
-        Ok(parts.unchecked_into())
+        let theirs: Array = theirs.unchecked_into();
+        let mut arrays = Vec::with_capacity(self.size);
+        for (r, array) in theirs.iter().enumerate() {
+            let sent = Reflect::get(&array, &"length".into()).ok().and_then(|n| n.as_f64());
+            arrays.push(match (r == self.rank, sent) {
+                (true, _) => None,
+                (false, Some(n)) if n as usize == len => Some(array.unchecked_into()),
+                (false, sent) => return Err(RunError::Workers(format!("worker {r} sent {sent:?} values, not {len}"))),
+            });
+        }
+        Ok(arrays)
     }
 }
 
@@ -72,8 +85,11 @@ impl Group for Workers {
         if self.size == 1 {
             return Ok(values);
         }
-        let parts = self.gather(js_sys::Float64Array::from(&values[..]).into()).await?;
-        let theirs: Vec<Vec<f64>> = parts.iter().map(|p| js_sys::Float64Array::new(&p).to_vec()).collect();
+        let parts = Array::new();
+        // SAFETY: a view of wasm memory is valid until wasm allocates; gather copies it first.
+        parts.push(&unsafe { js_sys::Float64Array::view(&values) }.into());
+        let theirs = self.gather::<js_sys::Float64Array>(parts, values.len()).await?;
+        let theirs: Vec<Vec<f64>> = theirs.iter().map(|a| a.as_ref().map_or_else(Vec::new, |a| a.to_vec())).collect();
         let all: Vec<&[f64]> = (0..self.size).map(|r| if r == self.rank { &values[..] } else { &theirs[r][..] }).collect();
         Ok(parallel::add(&all))
     }
@@ -81,17 +97,28 @@ impl Group for Workers {
         if self.size == 1 {
             return Ok(values);
         }
-        // One array with the weight as its last value (a million values a step: one copy).
+        // One message with the weight as its last value; a gradient is a million values, so it
+        // is copied once on the way out (into a reused buffer) and once on the way in.
         let n = values.len();
-        let array = js_sys::Float32Array::new_with_length(n as u32 + 1);
-        array.subarray(0, n as u32).copy_from(&values);
-        array.set_index(n as u32, weight);
-        let parts = self.gather(array.into()).await?;
-        let theirs: Vec<js_sys::Float32Array> = parts.iter().map(|p| js_sys::Float32Array::new(&p)).collect();
-        let weights: Vec<f32> = (0..self.size).map(|r| if r == self.rank { weight } else { theirs[r].get_index(n as u32) }).collect();
-        let theirs: Vec<Vec<f32>> = theirs.iter().map(|p| if p.length() > 0 { p.subarray(0, n as u32).to_vec() } else { Vec::new() }).collect();
-        let all: Vec<&[f32]> = (0..self.size).map(|r| if r == self.rank { &values[..] } else { &theirs[r][..] }).collect();
-        Ok(parallel::weighted_mean(&all, &weights))
+        let parts = Array::of1(&js_sys::Float32Array::from(&[weight][..]));
+        // SAFETY: a view of wasm memory is valid until wasm allocates; gather copies it first.
+        parts.unshift(&unsafe { js_sys::Float32Array::view(&values) }.into());
+        let theirs = self.gather::<js_sys::Float32Array>(parts, n + 1).await?;
+        let mut own = Some(values);
+        let (mut all, mut weights) = (Vec::with_capacity(self.size), Vec::with_capacity(self.size));
+        for array in theirs {
+            match array {
+                Some(array) => {
+                    weights.push(array.get_index(n as u32));
+                    all.push(array.subarray(0, n as u32).to_vec());
+                }
+                None => {
+                    weights.push(weight);
+                    all.push(own.take().unwrap_or_default());
+                }
+            }
+        }
+        Ok(parallel::weighted_mean(all, &weights))
     }
 }
 

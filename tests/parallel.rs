@@ -59,9 +59,8 @@ impl Group for Threads {
         let mut mine: Vec<f64> = values.into_iter().map(f64::from).collect();
         mine.push(weight as f64);
         let all: Vec<Vec<f32>> = self.gather(mine).into_iter().map(|v| v.into_iter().map(|x| x as f32).collect()).collect();
-        let n = all[0].len() - 1;
-        let weights: Vec<f32> = all.iter().map(|v| v[n]).collect();
-        Ok(parallel::weighted_mean(&all.iter().map(|v| &v[..n]).collect::<Vec<_>>(), &weights))
+        let weights: Vec<f32> = all.iter().map(|v| v[v.len() - 1]).collect();
+        Ok(parallel::weighted_mean(all.into_iter().map(|mut v| { v.pop(); v }).collect(), &weights))
     }
 }
 

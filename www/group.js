@@ -4,6 +4,9 @@
 // arrays are transferred, not copied; plain messages, no SharedArrayBuffer: it works on any static
 // host and in a cross-origin iframe. Every exchange belongs to a run; a cancel rejects the run's
 // pending and later exchanges with 'cancelled', and arrays of an earlier run are dropped.
+// A gradient is megabytes, and a fresh buffer that size each step is a fresh memory mapping whose
+// pages the kernel must fault in and zero: so the arrays received in one exchange carry a later
+// exchange's values, and buffers are made only at a run's first steps.
 
 export class Group {
   /** `ports[r]`: this worker's port to worker r (none at its own rank). */
@@ -11,12 +14,14 @@ export class Group {
     Object.assign(this, { rank, size, ports, run: 0, seq: 0, cancelled: false });
     this.arrived = new Map(); // "run/seq" → the other workers' arrays, by rank
     this.waiting = null; // this worker's exchange in flight: { key, resolve, reject }
+    this.spare = new Map(); // "Float32Array/length" → received arrays, to carry later values
     ports.forEach((port, r) => { if (port) port.onmessage = ({ data }) => this.receive(r, data); });
   }
 
   /** Starts run `run`: its exchanges are numbered from zero. */
   begin(run) {
     Object.assign(this, { run, seq: 0, cancelled: false });
+    this.spare.clear();
     for (const key of this.arrived.keys()) if (Number(key.split('/')[0]) < run) this.arrived.delete(key);
   }
 
@@ -27,19 +32,26 @@ export class Group {
     this.waiting = null;
   }
 
-  /** Sends `array` (a typed array, which it consumes) to every other worker; resolves to theirs,
-   * by rank. */
-  gather(array) {
+  /** Sends the concatenation of `parts` (typed arrays of one type, views of wasm memory among
+   * them: they are copied at once) to every other worker; resolves to theirs, by rank, which stay
+   * valid until the next call. */
+  gather(parts) {
     if (this.cancelled) return Promise.reject('cancelled');
     const key = `${this.run}/${this.seq++}`;
+    const length = parts.reduce((n, part) => n + part.length, 0);
+    const type = parts[0].constructor;
+    const spare = this.spare.get(`${type.name}/${length}`) ?? [];
     return new Promise((resolve, reject) => {
       this.waiting = { key, resolve, reject };
-      const peers = this.ports.filter(Boolean);
-      peers.forEach((port, i) => {
-        // The last peer gets the array itself; the others a copy each.
-        const sent = i === peers.length - 1 ? array : array.slice();
-        port.postMessage({ key, run: this.run, array: sent }, [sent.buffer]);
-      });
+      for (const port of this.ports.filter(Boolean)) {
+        const array = spare.pop() ?? new type(length);
+        let offset = 0;
+        for (const part of parts) {
+          array.set(part, offset);
+          offset += part.length;
+        }
+        port.postMessage({ key, run: this.run, array }, [array.buffer]);
+      }
       this.finish();
     });
   }
@@ -57,6 +69,11 @@ export class Group {
     this.arrived.delete(this.waiting.key);
     const { resolve } = this.waiting;
     this.waiting = null;
+    for (const array of parts.filter(Boolean)) {
+      const kind = `${array.constructor.name}/${array.length}`;
+      if (!this.spare.has(kind)) this.spare.set(kind, []);
+      if (this.spare.get(kind).length < this.size - 1) this.spare.get(kind).push(array);
+    }
     resolve(Array.from({ length: this.size }, (_, r) => parts[r] ?? null));
   }
 }

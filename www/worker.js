@@ -49,7 +49,7 @@ async function handle(msg) {
       if (adapter) watchDevices();
       await lab.init(msg.backend);
       group = new Group(msg.rank, msg.size, msg.ports);
-      lab.join(msg.rank, msg.size, (array) => group.gather(array));
+      lab.join(msg.rank, msg.size, (parts) => group.gather(parts));
       return { adapter };
     }
     case 'load': {
