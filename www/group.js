@@ -8,6 +8,9 @@
 // pages the kernel must fault in and zero: so the arrays received in one exchange carry a later
 // exchange's values, and buffers are made only at a run's first steps.
 
+/** Which spare arrays can carry an exchange's values: those of its type and length. */
+const kind = (type, length) => `${type.name}/${length}`;
+
 export class Group {
   /** `ports[r]`: this worker's port to worker r (none at its own rank). */
   constructor(rank, size, ports) {
@@ -40,7 +43,7 @@ export class Group {
     const key = `${this.run}/${this.seq++}`;
     const length = parts.reduce((n, part) => n + part.length, 0);
     const type = parts[0].constructor;
-    const spare = this.spare.get(`${type.name}/${length}`) ?? [];
+    const spare = this.spare.get(kind(type, length)) ?? [];
     return new Promise((resolve, reject) => {
       this.waiting = { key, resolve, reject };
       for (const port of this.ports.filter(Boolean)) {
@@ -70,9 +73,9 @@ export class Group {
     const { resolve } = this.waiting;
     this.waiting = null;
     for (const array of parts.filter(Boolean)) {
-      const kind = `${array.constructor.name}/${array.length}`;
-      if (!this.spare.has(kind)) this.spare.set(kind, []);
-      if (this.spare.get(kind).length < this.size - 1) this.spare.get(kind).push(array);
+      const key = kind(array.constructor, array.length);
+      if (!this.spare.has(key)) this.spare.set(key, []);
+      if (this.spare.get(key).length < this.size - 1) this.spare.get(key).push(array);
     }
     resolve(Array.from({ length: this.size }, (_, r) => parts[r] ?? null));
   }
