@@ -77,6 +77,9 @@ export class Group {
       if (!this.spare.has(key)) this.spare.set(key, []);
       if (this.spare.get(key).length < this.size - 1) this.spare.get(key).push(array);
     }
-    resolve(Array.from({ length: this.size }, (_, r) => parts[r] ?? null));
+    // Resumed from a timer task, as a lone worker resumes after each `yield_now`: resumed from the
+    // message's task instead, the wasm ran its matrix products up to a quarter slower in some
+    // phases (lab notes, 2026-11-28: the task a step resumes from).
+    setTimeout(resolve, 0, Array.from({ length: this.size }, (_, r) => parts[r] ?? null));
   }
 }
