@@ -1,9 +1,10 @@
 // What keeps a run's CPU workers in step (src/parallel.rs): at every training step each worker
 // sends its gradient (or its counts) to every other over a MessagePort of their own, and each adds
-// them all up in rank order, so every worker computes the same bits, one message hop a step. The
-// arrays are transferred, not copied; plain messages, no SharedArrayBuffer: it works on any static
-// host and in a cross-origin iframe. Every exchange belongs to a run; a cancel rejects the run's
-// pending and later exchanges with 'cancelled', and arrays of an earlier run are dropped.
+// them all up in rank order, so every worker computes the same bits, one message hop (then a timer
+// task) a step. The arrays are transferred, not copied; plain messages, no SharedArrayBuffer: it
+// works on any static host and in a cross-origin iframe. Every exchange belongs to a run; a cancel
+// rejects the run's pending and later exchanges with 'cancelled', and arrays of an earlier run are
+// dropped.
 // A gradient is megabytes, and a fresh buffer that size each step is a fresh memory mapping whose
 // pages the kernel must fault in and zero: so the arrays received in one exchange carry a later
 // exchange's values, and buffers are made only at a run's first steps.
