@@ -1,13 +1,31 @@
 // Debian's Chromium driven by playwright-core. WebGPU runs headless on the CPU (SwiftShader).
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const COMMON = ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+const options = (webgpu) => ({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: webgpu ? [...COMMON, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'] : [...COMMON, '--disable-webgpu'],
+});
+
+/** A browser whose contexts are incognito ones: nothing of a visit is kept on disk. */
 export function launch({ webgpu }) {
-  const args = webgpu ? [...COMMON, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'] : [...COMMON, '--disable-webgpu'];
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args });
+  return chromium.launch(options(webgpu));
+}
+
+/**
+ * A browser with a fresh profile on disk, as a visitor's is: its second visit to a page reads the
+ * HTTP cache and V8's cache of optimized wasm code, which an incognito context does not keep.
+ * Returns its context and `close()`, which also deletes the profile.
+ */
+export async function launchProfile({ webgpu }) {
+  const dir = mkdtempSync(join(tmpdir(), 'wrong-labels-profile-'));
+  const context = await chromium.launchPersistentContext(dir, options(webgpu));
+  return { context, close: async () => { await context.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /** A page that records console errors, uncaught exceptions and Content-Security-Policy violations
