@@ -21,11 +21,15 @@ export function serve(root, prefix = '/labs/wrong-labels/', { cache = false } = 
     let file = normalize(join(root, path.slice(prefix.length)));
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
-      if (statSync(file).isDirectory()) file = join(file, 'index.html');
+      let stat = statSync(file);
+      if (stat.isDirectory()) {
+        file = join(file, 'index.html');
+        stat = statSync(file);
+      }
       const dataset = /\.(gz|bin)$/.test(file);
       const headers = { 'content-type': TYPES[extname(file)] || 'application/octet-stream' };
       if (cache) {
-        const { mtimeMs, size } = statSync(file);
+        const { mtimeMs, size } = stat;
         Object.assign(headers, { etag: `"${Math.floor(mtimeMs).toString(16)}-${size.toString(16)}"`,
           'last-modified': new Date(mtimeMs).toUTCString(), 'cache-control': 'max-age=600' });
         if (req.headers['if-none-match'] === headers.etag) { res.writeHead(304, headers).end(); return; }
