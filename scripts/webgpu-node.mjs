@@ -2,22 +2,24 @@
 // The page's wasm module (pkg/) on WebGPU outside the browser: Node with Dawn's bindings (npm
 // `webgpu`), on whatever Vulkan the machine has (Mesa's lavapipe here, a real GPU elsewhere).
 //
-//   node scripts/webgpu-node.mjs [mode=train|measure|stalls] [backend=webgpu|cpu] [out=FILE] [KEY=VALUE…]
+//   node scripts/webgpu-node.mjs [mode=train|measure|count|stalls] [backend=webgpu|cpu] [out=FILE] [KEY=VALUE…]
 //
 // train (default): runs the fashion experiment with the given FashionConfig fields (e.g.
 // teacher_epochs=1 mnist_train_limit=2000 preset=small) and prints each phase's images/s and
 // accuracy. measure: the steady training images/s (warm steps, src/train.rs measure_speed) of the
-// small and classic CNN at batch 64 and 256 (presets=… and batches=… pick others). stalls: what
+// small and classic CNN at batch 64 and 256 (presets=… and batches=… pick others). count: what a
+// training step costs the host (see `count`), with the step replayed and run eagerly. stalls: what
 // a training step waits for (scripts/stalls.mjs). Each writes its figures as JSON to `out`.
-// It reads pkg/ and data/ (the page's dataset files, www/data.js) in the repository root.
+// It reads pkg/ (the module of the backend) and data/ (the page's dataset files, www/data.js) in
+// the repository root.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { measureStalls } from './stalls.mjs';
 import { WHOLE_FILES, FOLDER } from '../www/data.js';
+import { MODULES } from '../www/pool.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PKG = resolve(ROOT, 'pkg');
 
 /** `key=value` arguments; numbers become numbers. */
 function parseArgs(argv) {
@@ -47,8 +49,9 @@ async function exposeWebGpu() {
 
 async function openLab(backend) {
   const adapter = backend === 'webgpu' ? await exposeWebGpu() : null;
-  const { default: init, Lab } = await import(resolve(PKG, 'wrong_labels.js'));
-  await init({ module_or_path: await readFile(resolve(PKG, 'wrong_labels_bg.wasm')) });
+  const pkg = resolve(ROOT, MODULES[backend]);
+  const { default: init, Lab } = await import(resolve(pkg, 'wrong_labels.js'));
+  await init({ module_or_path: await readFile(resolve(pkg, 'wrong_labels_bg.wasm')) });
   const lab = new Lab();
   await lab.init(backend);
   return { lab, adapter };
@@ -84,6 +87,72 @@ async function measure(lab, { presets = 'small,classic', batches = '64,256', ...
   return { rows };
 }
 
+/** The WebGPU calls `count` counts: those that build a step's work, and those that run it. */
+const CALLS = {
+  GPUDevice: ['createBindGroup', 'createBuffer', 'createCommandEncoder'],
+  GPUQueue: ['writeBuffer', 'submit'],
+  GPUBuffer: ['mapAsync'],
+  GPUComputePassEncoder: ['dispatchWorkgroups', 'dispatchWorkgroupsIndirect'],
+};
+
+/** Wraps the WebGPU prototypes' methods in CALLS so that each call is counted in `counts`. */
+function countCalls(counts) {
+  for (const [type, methods] of Object.entries(CALLS)) {
+    for (const method of methods) {
+      const original = globalThis[type].prototype[method];
+      counts[method] = 0;
+      globalThis[type].prototype[method] = function (...args) {
+        counts[method]++;
+        return original.apply(this, args);
+      };
+    }
+  }
+}
+
+/** CPU seconds of this process's main thread (Linux; the thread that runs the wasm). */
+async function mainThreadSeconds() {
+  const fields = (await readFile(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+}
+
+/**
+ * What one training step costs the host: the WebGPU calls and the main thread's CPU time, per
+ * teacher step of the fashion experiment (classic CNN, batch 64 and 256 unless `presets=` and
+ * `batches=` say otherwise), replayed and run eagerly (`replay=false`). Each figure is the
+ * difference between two runs that differ only in the teacher's steps (`steps=6,16`: both past
+ * the warm-up and the recording), divided by the steps between them, after a run that compiles
+ * the shaders: what a step adds, warm-up and compilation left out.
+ */
+async function count(lab, { presets = 'classic', batches = '64,256', steps = '6,16', modes = 'replayed,eager', ...config }) {
+  const counts = {};
+  countCalls(counts);
+  const [few, many] = String(steps).split(',').map(Number);
+  const rows = [];
+  for (const preset of String(presets).split(',')) {
+    for (const batch_size of String(batches).split(',').map(Number)) {
+      for (const mode of String(modes).split(',')) {
+        // The smallest run around the teacher: one student step each, a test set of one batch.
+        const run = async (teacherSteps) => {
+          const before = { ...counts, seconds: await mainThreadSeconds() };
+          await lab.runFashion({
+            ...config, preset, batch_size, replay: mode === 'replayed', teacher_epochs: 1, student_epochs: 1, control_epochs: 1,
+            mnist_train_limit: teacherSteps * batch_size, fashion_train_limit: batch_size, control_limit: batch_size, mnist_test_limit: batch_size,
+          }, () => {});
+          const seconds = await mainThreadSeconds();
+          return Object.fromEntries(Object.keys(before).map((k) => [k, (k === 'seconds' ? seconds : counts[k]) - before[k]]));
+        };
+        await run(few);
+        const [a, b] = [await run(few), await run(many)];
+        const row = { preset, batch_size, mode, ...Object.fromEntries(Object.keys(a).map((k) => [k, (b[k] - a[k]) / (many - few)])) };
+        const { seconds, ...calls } = row;
+        console.log(`${preset} batch ${batch_size}, ${mode}: per step ${Object.entries(calls).filter(([k]) => k in counts).map(([k, v]) => `${k} ${+v.toFixed(2)}`).join(', ')}; main thread ${(1000 * seconds).toFixed(1)} ms`);
+        rows.push(row);
+      }
+    }
+  }
+  return { rows };
+}
+
 const { mode = 'train', backend = 'webgpu', out, ...config } = parseArgs(process.argv.slice(2));
 const { lab, adapter } = await openLab(backend);
 console.log(`${mode} on ${backend}${adapter ? ` (${adapter})` : ' (flex, one thread)'}`);
@@ -93,11 +162,14 @@ if (mode === 'train') {
   result = await train(lab, config);
 } else if (mode === 'measure') {
   result = await measure(lab, config);
+} else if (mode === 'count') {
+  await loadData(lab);
+  result = await count(lab, config);
 } else if (mode === 'stalls') {
   await loadData(lab);
   result = await measureStalls(lab);
 } else {
-  throw new Error(`unknown mode '${mode}' (train, measure or stalls)`);
+  throw new Error(`unknown mode '${mode}' (train, measure, count or stalls)`);
 }
 if (out) await writeFile(out, JSON.stringify({ mode, backend, adapter, config, ...result }, null, 1));
 // Dawn keeps the process alive; the work is done.

@@ -6,6 +6,7 @@ pub mod data;
 pub mod experiments;
 pub mod models;
 pub mod parallel;
+pub mod replay;
 pub mod report;
 pub mod train;
 #[cfg(target_family = "wasm")]

@@ -41,6 +41,10 @@ pub struct ModelReport {
     pub test_accuracy: f32,
     pub history: Vec<EpochRecord>,
     pub images_per_second: f64,
+    /// How its training steps ran: "replayed" (recorded once, then replayed: the GPU), "eager"
+    /// (built anew each step), or why a step could not be recorded.
+    #[serde(default)]
+    pub steps: String,
 }
 
 /// One headline figure of an experiment repeated over several seeds: its mean, standard deviation

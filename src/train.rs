@@ -6,8 +6,9 @@ use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::{ModuleLrScheduler, ModuleLrSchedulerConfig};
 use burn::lr_scheduler::sequential::SequentialLrSchedulerConfig;
 use burn::lr_scheduler::LrSchedulerConfig;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use rand::SeedableRng;
@@ -19,6 +20,7 @@ use web_time::Instant;
 use crate::data::{Augment, ImageSet};
 use crate::models::Classifier;
 use crate::parallel::{self, Group};
+use crate::replay::{self, Replayed};
 use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
 
 /// How one model is trained.
@@ -41,6 +43,9 @@ pub struct Schedule {
     /// negative, so rare labels count more (0: the plain cross-entropy).
     #[serde(default)]
     pub balance: f64,
+    /// Replay a recorded step where the device can record one (see `crate::replay`).
+    #[serde(default)]
+    pub replay: bool,
 }
 
 /// A trained model with what its training measured.
@@ -51,6 +56,8 @@ pub struct Trained<M> {
     pub images_per_second: f64,
     /// The model's class for each test image after the last epoch (empty without a test set).
     pub test_predictions: Vec<u8>,
+    /// How the steps ran (see [`ModelReport::steps`]).
+    pub steps: String,
 }
 
 impl<M> Trained<M> {
@@ -61,7 +68,7 @@ impl<M> Trained<M> {
 
     /// The model's summary for a report.
     pub fn report(self) -> ModelReport {
-        ModelReport { test_accuracy: self.last_test_accuracy(), history: self.history, images_per_second: self.images_per_second }
+        ModelReport { test_accuracy: self.last_test_accuracy(), history: self.history, images_per_second: self.images_per_second, steps: self.steps }
     }
 }
 
@@ -139,10 +146,10 @@ pub async fn train<M: Classifier>(
     let local_batch = parallel::share(schedule.batch_size, group.rank(), group.size());
     let total_steps = steps_per_epoch * schedule.epochs;
     observer.event(Event::Phase { phase: phase.into(), epochs: schedule.epochs, steps: total_steps, images });
-    let mut optimizer = AdamConfig::new().init();
     let mut rates = learning_rates(schedule, total_steps)?;
     let weights = class_weights(&train.labels, schedule.balance, group).await?;
     let loss_fn = CrossEntropyLossConfig::new().with_weights(weights).init(&grad_device);
+    let mut stepper = Stepper::new(model, local_batch, train, loss_fn, schedule.replay, device, group);
     let mut rng = SmallRng::seed_from_u64(parallel::replica_seed(schedule.seed, group.rank()));
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut history = Vec::new();
@@ -153,37 +160,16 @@ pub async fn train<M: Classifier>(
         order.shuffle(&mut rng);
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0usize);
-        let mut pending: Option<(Tensor<1>, Tensor<1, Int>)> = None;
         let mut pending_images = 0;
         for i in 0..steps_per_epoch {
             let step = (epoch - 1) * steps_per_epoch + i;
             let chunk = local_chunk(&order, i, steps_per_epoch, local_batch);
-            let mut grads = GradientsParams::new();
-            if !chunk.is_empty() {
-                let images = match schedule.augment {
-                    Some(augment) => train.augmented_tensor(chunk, augment, &mut rng, &grad_device),
-                    None => train.images_tensor(chunk, &grad_device),
-                };
-                let labels = train.labels_tensor(chunk, &grad_device);
-                let logits = model.forward(images);
-                let loss = loss_fn.forward(logits.clone(), labels.clone());
-                let hits = logits.detach().argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum();
-                let batch_loss = loss.clone().detach() * chunk.len() as f32;
-                grads = GradientsParams::from_grads(loss.backward(), &model);
-                pending = Some(match pending {
-                    None => (batch_loss, hits),
-                    Some((l, h)) => (l + batch_loss, h + hits),
-                });
-                pending_images += chunk.len();
-            }
-            let grads = parallel::average_gradients(&model, grads, chunk.len(), device, group).await?;
-            model = optimizer.step(rates.step(), model, grads);
+            let values = train.values(chunk, schedule.augment.map(|a| (a, &mut rng as &mut dyn rand::RngCore)));
+            stepper.step(train, chunk, values, rates.step(), device, group).await?;
+            pending_images += chunk.len();
             let last = i + 1 == steps_per_epoch;
             if (i + 1) % schedule.read_every.max(1) == 0 || last {
-                let (l, h) = match pending.take() {
-                    Some((l, h)) => (read_floats(l).await?[0] as f64, read_ints(h).await?[0] as f64),
-                    None => (0.0, 0.0),
-                };
+                let [l, h] = stepper.read().await?;
                 let sums = group.sum(vec![l, h, pending_images as f64]).await?;
                 loss_sum += sums[0];
                 correct += sums[1] as i64;
@@ -207,7 +193,7 @@ pub async fn train<M: Classifier>(
         trained_images += seen;
         let test_accuracy = match test {
             Some(test) => {
-                let predictions = predict(&model, test, schedule.batch_size.max(256), device, None, observer).await?;
+                let predictions = predict(&stepper.model(), test, schedule.batch_size.max(256), device, None, observer).await?;
                 let accuracy = parallel_accuracy(&predictions, &test.labels, group).await?;
                 if epoch == schedule.epochs {
                     test_predictions = parallel::gather(group, &predictions).await?;
@@ -227,7 +213,94 @@ pub async fn train<M: Classifier>(
         history.push(record);
     }
     let images_per_second = trained_images as f64 / training_seconds.max(1e-9);
-    Ok(Trained { model: model.valid(), history, images_per_second, test_predictions })
+    Ok(Trained { model: stepper.model().valid(), history, images_per_second, test_predictions, steps: stepper.describe() })
+}
+
+/// How the loop takes its steps: burn's Adam on the model, the replicas averaging their
+/// gradients, or, with one replica on a device that can record a step (the GPU), a step recorded
+/// once and replayed (`crate::replay`).
+enum Stepper<M: Classifier> {
+    Eager {
+        /// Always there: out only while the optimizer steps it.
+        model: Option<M>,
+        optimizer: ModuleOptimizer,
+        loss_fn: CrossEntropyLoss,
+        /// The loss summed over the images and the hits since the last read, on the device.
+        pending: Option<(Tensor<1>, Tensor<1, Int>)>,
+    },
+    Replayed(Replayed<M>),
+}
+
+impl<M: Classifier> Stepper<M> {
+    fn new(model: M, batch: usize, train: &ImageSet, loss_fn: CrossEntropyLoss, may_replay: bool, device: &Device, group: &impl Group) -> Self {
+        let eager = |model, loss_fn| Stepper::Eager { model: Some(model), optimizer: AdamConfig::new().init(), loss_fn, pending: None };
+        if !may_replay || group.size() > 1 || !replay::records(device) {
+            return eager(model, loss_fn);
+        }
+        match Replayed::new(model, batch, [train.channels, train.side, train.side], loss_fn.clone(), device) {
+            Ok(replayed) => Stepper::Replayed(replayed),
+            Err(model) => eager(model, loss_fn),
+        }
+    }
+
+    /// One training step on this replica's `chunk` of `train` (whose values are `values`).
+    async fn step(&mut self, train: &ImageSet, chunk: &[usize], values: Vec<f32>, rate: ModuleLearningRate, device: &Device, group: &mut impl Group) -> Result<(), RunError> {
+        match self {
+            Stepper::Replayed(replayed) => replayed.step(values, &chunk.iter().map(|&i| train.labels[i]).collect::<Vec<_>>(), rate.base()).await,
+            Stepper::Eager { model, optimizer, loss_fn, pending } => {
+                let grad_device = device.clone().autodiff();
+                let model_now = model.take().expect("the model is there between steps");
+                let mut grads = GradientsParams::new();
+                if !chunk.is_empty() {
+                    let images = train.batch_tensor(values, &grad_device);
+                    let labels = train.labels_tensor(chunk, &grad_device);
+                    let logits = model_now.forward(images);
+                    let loss = loss_fn.forward(logits.clone(), labels.clone());
+                    let hits = logits.detach().argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum();
+                    let batch_loss = loss.clone().detach() * chunk.len() as f32;
+                    grads = GradientsParams::from_grads(loss.backward(), &model_now);
+                    *pending = Some(match pending.take() {
+                        None => (batch_loss, hits),
+                        Some((l, h)) => (l + batch_loss, h + hits),
+                    });
+                }
+                let grads = parallel::average_gradients(&model_now, grads, chunk.len(), device, group).await?;
+                *model = Some(optimizer.step(rate, model_now, grads));
+                Ok(())
+            }
+        }
+    }
+
+    /// The loss summed over the images and the hits, over this replica's steps since the last read.
+    async fn read(&mut self) -> Result<[f64; 2], RunError> {
+        match self {
+            Stepper::Replayed(replayed) => replayed.sums().await,
+            Stepper::Eager { pending, .. } => Ok(match pending.take() {
+                Some((l, h)) => [read_floats(l).await?[0] as f64, read_ints(h).await?[0] as f64],
+                None => [0.0, 0.0],
+            }),
+        }
+    }
+
+    /// How the steps ran (see [`ModelReport::steps`]).
+    fn describe(&self) -> String {
+        match self {
+            Stepper::Eager { .. } => "eager".into(),
+            Stepper::Replayed(replayed) => match replayed.replayed() {
+                Ok(true) => "replayed".into(),
+                Ok(false) => "eager (too few steps to record one)".into(),
+                Err(why) => format!("eager ({why})"),
+            },
+        }
+    }
+
+    /// The model with its current weights.
+    fn model(&self) -> M {
+        match self {
+            Stepper::Replayed(replayed) => replayed.model(),
+            Stepper::Eager { model, .. } => model.clone().expect("the model is there between steps"),
+        }
+    }
 }
 
 /// The images of step `i` (of `steps`) from this replica's shuffled `order`: `batch` of them, and
@@ -432,7 +505,7 @@ mod tests {
 
     #[test]
     fn the_rate_warms_up_linearly_then_decays_to_zero() {
-        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: None, read_every: READ_EVERY, balance: 0.0 };
+        let schedule = Schedule { epochs: 1, batch_size: 1, learning_rate: 1.0, warmup: 0.1, seed: 0, augment: None, read_every: READ_EVERY, balance: 0.0, replay: false };
         let sequence = |schedule: &Schedule, total: usize| {
             let mut rates = learning_rates(schedule, total).unwrap();
             (0..total).map(|_| rates.step().base()).collect::<Vec<f64>>()

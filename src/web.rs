@@ -19,6 +19,7 @@ use crate::experiments;
 use crate::experiments::cifar::{self as cifar_experiment, CifarConfig};
 use crate::experiments::fashion::{self, FashionConfig, FashionData};
 use crate::experiments::ilyas::{self, IlyasConfig};
+#[cfg(feature = "cpu")]
 use crate::experiments::toy::{self, ToyConfig};
 use crate::parallel::{self, Group};
 use crate::report::{Event, Observer, RunError};
@@ -36,6 +37,9 @@ pub struct Lab {
 }
 
 const NO_DEVICE: &str = "call init() first";
+
+/// The backend this module was built for.
+const MODULE: &str = if cfg!(feature = "cpu") { "the CPU" } else { "WebGPU" };
 
 /// This worker's place among the run's workers; `gather(parts)` is its worker's JS function that
 /// sends the concatenation of the typed arrays `parts` to every other worker and resolves to
@@ -212,15 +216,17 @@ impl Lab {
     }
 
     /// Picks the backend: `"webgpu"` initialises burn's WebGPU runtime (the page has already
-    /// checked that an adapter exists), `"cpu"` uses burn's flex compiled to wasm. Resolves to
-    /// the backend's name.
+    /// checked that an adapter exists), `"cpu"` uses burn's flex compiled to wasm. Each module
+    /// has one of them: the CPU module flex, the GPU module wgpu. Resolves to the backend's name.
     pub fn init(&self, backend: String) -> Promise {
         let slot = self.device.clone();
         future_to_promise(async move {
             let device = match backend.as_str() {
+                #[cfg(feature = "wgpu")]
                 "webgpu" => Device::wgpu_options().init_async().await.map_err(|e| error(format!("WebGPU could not start: {e:?}")))?,
+                #[cfg(feature = "cpu")]
                 "cpu" => Device::flex(),
-                other => return Err(error(format!("unknown backend '{other}' (expected webgpu or cpu)"))),
+                other => return Err(error(format!("this module has no backend '{other}' (it was built for {MODULE})"))),
             };
             *slot.borrow_mut() = Some(device);
             Ok(JsValue::from_str(&backend))
@@ -363,6 +369,7 @@ impl Lab {
 
     /// Runs the 2-D toy experiment, always on the CPU and in one worker: its networks are so small
     /// that a GPU round trip per step costs far more than the arithmetic.
+    #[cfg(feature = "cpu")]
     #[wasm_bindgen(js_name = runToy)]
     pub fn run_toy(&self, config: JsValue, on_event: Function) -> Promise {
         let mut observer = self.observer(Some(on_event));

@@ -2,7 +2,8 @@
 // when first needed), the choice between them by measuring both, and the datasets they are fed.
 
 import { loadDataset } from './data.js';
-import { Pool, Cancelled, workerCount } from './pool.js';
+import { Pool, Cancelled, MODULES, workerCount } from './pool.js';
+import { describeAdapter } from './adapter.js';
 
 /**
  * With `backend=auto`, a measurement of WebGPU gives up after this long: a GPU that cannot finish a
@@ -21,9 +22,13 @@ export class Backends {
   constructor(settings) {
     this.settings = settings;
     this.pools = { cpu: null, webgpu: null };
-    // Whether this browser has a WebGPU adapter at all (the workers find their own).
+    // This browser's WebGPU adapter, described (`{ name, software }`), or null (the workers
+    // find their own).
     this.gpuAdapter = (async () => {
-      try { return (await navigator.gpu?.requestAdapter()) ?? null; } catch { return null; }
+      try {
+        const adapter = await navigator.gpu?.requestAdapter();
+        return adapter ? describeAdapter(adapter) : null;
+      } catch { return null; }
     })();
   }
 
@@ -50,14 +55,16 @@ export class Backends {
     const cores = `the CPU (WebAssembly) with ${workerCount(this.settings.workers)} workers`;
     const adapter = await this.gpuAdapter;
     const forced = { cpu: `Backend: ${cores}, as chosen in the settings.`, webgpu: 'Backend: WebGPU, as chosen in the settings.' };
-    return forced[this.settings.backend]
-      ?? (adapter ? `WebGPU found a GPU adapter: each run first times a few training steps on it and on ${cores}, and trains on the faster.`
-        : `No WebGPU adapter here, so the models train on ${cores}.`);
+    if (forced[this.settings.backend]) return forced[this.settings.backend];
+    if (!adapter) return `No WebGPU adapter here, so the models train on ${cores}.`;
+    if (adapter.software) return `WebGPU offers only ${adapter.name} here, so the models train on ${cores}.`;
+    return `WebGPU found a GPU adapter (${adapter.name}): each run first times a few training steps on it and on ${cores}, and trains on the faster.`;
   }
 
   /**
    * Measures the training speed of `experiment` with `config` on each backend the settings allow
-   * (WebGPU where an adapter exists, the CPU with all its workers), and picks the faster. Returns the
+   * (WebGPU where a hardware adapter exists, the CPU with all its workers), and picks the faster.
+   * With `auto`, a software adapter is not measured, and its module not downloaded. Returns the
    * pool, its speed, and a line saying what was measured. `run.pool` follows the pool being
    * measured, so that a cancel reaches it.
    */
@@ -67,8 +74,13 @@ export class Backends {
     const notes = [];
     for (const backend of candidates) {
       run.check();
-      if (backend === 'webgpu' && !(await this.gpuAdapter)) {
+      const adapter = backend === 'webgpu' && (await this.gpuAdapter);
+      if (backend === 'webgpu' && !adapter) {
         notes.push('WebGPU: no adapter in this browser');
+        continue;
+      }
+      if (backend === 'webgpu' && adapter.software && candidates.length > 1) {
+        notes.push(`WebGPU: only ${adapter.name}, not tried`);
         continue;
       }
       let started;
@@ -139,7 +151,7 @@ export class Backends {
     run.check();
     status('running…');
     const report = await choice.pool.run(experiment, config, onEvent);
-    report.backend = { backend: choice.backend, workers: choice.workers, name: choice.name, measured: choice.measured };
+    report.backend = { backend: choice.backend, module: MODULES[choice.backend], workers: choice.workers, name: choice.name, measured: choice.measured };
     return report;
   }
 }

@@ -21,13 +21,17 @@ export function workerCount(wanted) {
 }
 
 const CANCEL_GRACE_MS = 2000;
-let compiled = null;
 
-/** The wasm module, fetched and compiled once per page and handed to every worker (each would
- * otherwise download it on its own). */
-function wasmModule() {
-  compiled ??= (async () => {
-    const url = new URL('./pkg/wrong_labels_bg.wasm', import.meta.url);
+/** Each backend's wasm module, built from the one crate (scripts/build-web): the CPU module holds
+ * burn's flex, the GPU module wgpu; a visit downloads only the modules its backends need. */
+export const MODULES = { cpu: 'pkg/cpu', webgpu: 'pkg/gpu' };
+const compiled = {};
+
+/** A backend's wasm module, fetched and compiled once per page and handed to every worker (each
+ * would otherwise download it on its own). */
+function wasmModule(backend) {
+  compiled[backend] ??= (async () => {
+    const url = new URL(`./${MODULES[backend]}/wrong_labels_bg.wasm`, import.meta.url);
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
     // Streaming compilation takes only application/wasm; a host that serves another media type
@@ -35,8 +39,8 @@ function wasmModule() {
     if (response.headers.get('content-type')?.startsWith('application/wasm')) return WebAssembly.compileStreaming(response);
     return WebAssembly.compile(await response.arrayBuffer());
   })();
-  compiled.catch(() => { compiled = null; });
-  return compiled;
+  compiled[backend].catch(() => { delete compiled[backend]; });
+  return compiled[backend];
 }
 
 export class Pool {
@@ -57,7 +61,7 @@ export class Pool {
         [ports[i][j], ports[j][i]] = [channel.port1, channel.port2];
       }
     }
-    this.ready = wasmModule().then((module) => Promise.all(this.workers.map((worker, rank) =>
+    this.ready = wasmModule(backend).then((module) => Promise.all(this.workers.map((worker, rank) =>
       this.request(worker, { type: 'init', backend, rank, size, module }, ports[rank].filter(Boolean), { ports: ports[rank] }))))
       .then((replies) => ({ adapter: replies[0].adapter }), (e) => { this.terminate(); throw e; });
   }

@@ -3,8 +3,9 @@
 // answered by a 'done' or an 'error' message with the same id; a run also streams 'event's, and a
 // lost GPU device is announced by a 'lost' message.
 
-import init, { Lab } from './pkg/wrong_labels.js';
 import { Group } from './group.js';
+import { describeAdapter } from './adapter.js';
+import { MODULES } from './pool.js';
 
 let wasm = null;
 let lab = null;
@@ -19,10 +20,7 @@ async function findAdapter() {
   let adapter = null;
   try { adapter = await navigator.gpu.requestAdapter(); } catch { /* treated as no adapter */ }
   if (!adapter) throw new Error('WebGPU found no GPU adapter');
-  const info = adapter.info || {};
-  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader/i.test(`${info.architecture} ${info.description} ${info.vendor}`));
-  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'an unnamed GPU';
-  return { name: software ? `${name} (a software emulation)` : name, software };
+  return describeAdapter(adapter);
 }
 
 function watchDevices() {
@@ -43,6 +41,8 @@ const RUNS = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar', ilyas: '
 async function handle(msg) {
   switch (msg.type) {
     case 'init': {
+      // The module's JavaScript half, beside the compiled wasm the pool hands over.
+      const { default: init, Lab } = await import(`./${MODULES[msg.backend]}/wrong_labels.js`);
       wasm = await init({ module_or_path: msg.module });
       lab = new Lab();
       const adapter = msg.backend === 'webgpu' ? await findAdapter() : null;

@@ -242,17 +242,24 @@ impl ImageSet {
 
     /// The images at `indices` as a `[n, channels, side, side]` tensor with the affine map applied.
     pub fn images_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
-        let values = indices.iter().flat_map(|&i| self.image(i).iter().map(|&p| self.affine.apply(p))).collect();
-        self.batch_tensor(values, indices.len(), device)
+        self.batch_tensor(self.values(indices, None), device)
     }
 
-    fn batch_tensor(&self, values: Vec<f32>, len: usize, device: &Device) -> Tensor<4> {
+    /// A batch's `values` (see [`Self::values`]) as a `[n, channels, side, side]` tensor.
+    pub fn batch_tensor(&self, values: Vec<f32>, device: &Device) -> Tensor<4> {
+        let len = values.len() / self.image_len();
         Tensor::from_data(TensorData::new(values, [len, self.channels, self.side, self.side]), device)
     }
 
-    /// Like [`Self::images_tensor`], each image shifted by up to `augment.pad` pixels each way (a
-    /// random crop of the zero-padded image) and, where `augment.mirror`, mirrored half the time.
-    pub fn augmented_tensor(&self, indices: &[usize], augment: Augment, rng: &mut impl rand::Rng, device: &Device) -> Tensor<4> {
+    /// The values of the images at `indices`, `[n, channels, side, side]` flattened, with the
+    /// affine map applied. With `augment`, each image is shifted by up to `pad` pixels each way (a
+    /// random crop of the zero-padded image) and, where `mirror`, mirrored half the time, drawn
+    /// from the generator given.
+    pub fn values(&self, indices: &[usize], augment: Option<(Augment, &mut dyn rand::RngCore)>) -> Vec<f32> {
+        use rand::Rng;
+        let Some((augment, rng)) = augment else {
+            return indices.iter().flat_map(|&i| self.image(i).iter().map(|&p| self.affine.apply(p))).collect();
+        };
         let (side, plane, pad) = (self.side as i32, self.side * self.side, augment.pad as i32);
         let mut values = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
@@ -271,7 +278,7 @@ impl ImageSet {
                 }
             }
         }
-        self.batch_tensor(values, indices.len(), device)
+        values
     }
 
     pub fn labels_tensor(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {
@@ -400,7 +407,7 @@ mod tests {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
-            let out: Vec<u8> = set.augmented_tensor(&[0], Augment { pad: pad as usize, mirror }, &mut rng, &Device::flex()).into_data().iter::<f32>().map(|v| (v * 255.0).round() as u8).collect();
+            let out: Vec<u8> = set.values(&[0], Some((Augment { pad: pad as usize, mirror }, &mut rng))).iter().map(|v| (v * 255.0).round() as u8).collect();
             let fits = |dx: i32, dy: i32, flip: bool| {
                 (0..channels).all(|c| {
                     (0..side as i32).all(|y| {

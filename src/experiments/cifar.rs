@@ -47,6 +47,7 @@ impl Default for CifarConfig {
                 seed: 1,
                 workers: 1,
                 read_every: READ_EVERY,
+                replay: true,
             },
             width: 1.0,
             train_limit: None,

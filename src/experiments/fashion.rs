@@ -91,6 +91,7 @@ impl Default for FashionConfig {
                 seed: 1,
                 workers: 1,
                 read_every: train::READ_EVERY,
+                replay: true,
             },
             preset: Preset::Classic,
             normalize: Normalize::Standardize,

@@ -50,6 +50,10 @@ pub struct Training {
     /// device to finish the steps before it).
     #[cfg_attr(feature = "cli", arg(long))]
     pub read_every: usize,
+    /// On a device that can record a training step (a GPU), record it once and replay it (false:
+    /// build every step anew, to compare).
+    #[cfg_attr(feature = "cli", arg(long, action = clap::ArgAction::Set))]
+    pub replay: bool,
 }
 
 impl Training {
@@ -64,6 +68,7 @@ impl Training {
             augment: self.augment.then_some(Augment::CIFAR),
             read_every: self.read_every,
             balance: 0.0,
+            replay: self.replay,
         }
     }
 

@@ -76,11 +76,44 @@ impl Cnn {
 
     /// Images `[batch, 1, side, side]` to logits `[batch, classes]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = relu(self.conv1.forward(images));
-        let x = if self.pool_first { self.pool.forward(x) } else { x };
-        let x = relu(self.conv2.forward(x));
-        let x = self.dropout_conv.forward(self.pool.forward(x));
+        let x = self.dropout_conv.forward(self.features(images));
         let x = relu(self.fc1.forward(x.flatten(1, 3)));
         self.fc2.forward(self.dropout_fc.forward(x))
     }
+
+    /// The convolutions, up to the last max-pool.
+    fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        let x = relu(self.conv1.forward(images));
+        let x = if self.pool_first { self.pool.forward(x) } else { x };
+        self.pool.forward(relu(self.conv2.forward(x)))
+    }
+
+    /// The uniform draws the two dropout layers take for a batch of `batch` images, in the order
+    /// [`Cnn::forward_noisy`] reads them (none without dropout).
+    pub fn dropout_draws(&self, batch: usize) -> Vec<usize> {
+        // The lazy shape: reading the weight would draw it, out of the order the weights are drawn in.
+        let shape = self.fc1.weight.lazy_shape();
+        let (features, hidden) = (shape[0], shape[1]);
+        [(self.dropout_conv.prob, features), (self.dropout_fc.prob, hidden)].iter().filter(|(p, _)| *p > 0.0).map(|(_, n)| batch * n).collect()
+    }
+
+    /// [`Cnn::forward`] in training, each dropout mask drawn from its part of `noise` (uniform
+    /// values in [0, 1), one per value dropped or kept) instead of by a random kernel.
+    pub fn forward_noisy(&self, images: Tensor<4>, noise: &[Tensor<1>]) -> Tensor<2> {
+        let mut noise = noise.iter();
+        let mut dropout = |x: Tensor<2>, prob: f64| match prob > 0.0 {
+            true => masked(x, noise.next().expect("noise for each dropout layer").clone(), prob),
+            false => x,
+        };
+        let x = dropout(self.features(images).flatten(1, 3), self.dropout_conv.prob);
+        let x = relu(self.fc1.forward(x));
+        self.fc2.forward(dropout(x, self.dropout_fc.prob))
+    }
+}
+
+/// Dropout with its mask from `noise`: each value is kept, scaled by 1 / (1 − `prob`), where its
+/// draw is above `prob`.
+fn masked(x: Tensor<2>, noise: Tensor<1>, prob: f64) -> Tensor<2> {
+    let keep = noise.reshape(x.dims()).greater_elem(prob).float().div_scalar(1.0 - prob);
+    x * keep
 }
