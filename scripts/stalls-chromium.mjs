@@ -19,7 +19,7 @@ try {
   await page.goto(`${server.url}stalls.html`);
   const result = await page.evaluate(async () => {
     const { measureStalls } = await import('./stalls.mjs');
-    const { default: init, Lab } = await import('./pkg/wrong_labels.js');
+    const { default: init, Lab } = await import('./pkg/gpu/wrong_labels.js');
     const { manifest, chunkFiles, loadDataset } = await import('./data.js');
     await init();
     const adapter = await navigator.gpu.requestAdapter();

@@ -79,7 +79,8 @@ async function measure(lab, { presets = 'small,classic', batches = '64,256', ...
   const rows = [];
   for (const preset of String(presets).split(',')) {
     for (const batch_size of String(batches).split(',').map(Number)) {
-      const ips = await lab.measure('fashion', { ...config, preset, batch_size });
+      // The batch asked for, not the GPU recipe's.
+      const ips = await lab.measure('fashion', { ...config, preset, batch_size, gpu_batch_size: null });
       console.log(`${preset.padEnd(7)} batch ${String(batch_size).padStart(3)}: ${ips.toFixed(0)} training images/s`);
       rows.push({ preset, batch_size, images_per_second: ips });
     }
@@ -135,7 +136,7 @@ async function count(lab, { presets = 'classic', batches = '64,256', steps = '6,
         const run = async (teacherSteps) => {
           const before = { ...counts, seconds: await mainThreadSeconds() };
           await lab.runFashion({
-            ...config, preset, batch_size, replay: mode === 'replayed', teacher_epochs: 1, student_epochs: 1, control_epochs: 1,
+            ...config, preset, batch_size, gpu_batch_size: null, replay: mode === 'replayed', teacher_epochs: 1, student_epochs: 1, control_epochs: 1,
             mnist_train_limit: teacherSteps * batch_size, fashion_train_limit: batch_size, control_limit: batch_size, mnist_test_limit: batch_size,
           }, () => {});
           const seconds = await mainThreadSeconds();

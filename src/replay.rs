@@ -258,6 +258,16 @@ impl<M: Classifier> Replayed<M> {
     }
 }
 
+impl<M> Drop for Replayed<M> {
+    fn drop(&mut self) {
+        // A recording prepared but never made (a phase of too few steps) holds the stream, and the
+        // next phase could prepare none: closing it unwinds the preparation.
+        if matches!(self.recording, Recording::Warming(n) if n > 0) {
+            let _ = Dispatch::graph_stop_capture(self.device.as_dispatch());
+        }
+    }
+}
+
 /// Whether `device`'s backend can record a step: the GPU's can; burn's CPU backend would only
 /// rerun it, and its eager path is the one whose figures the README gives.
 pub fn records(device: &Device) -> bool {

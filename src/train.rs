@@ -319,16 +319,18 @@ pub async fn parallel_accuracy(predictions: &[u8], labels: &[u8], group: &mut im
     Ok(sums[0] as usize as f32 / (sums[1] as usize).max(1) as f32)
 }
 
-/// Training images/s of fresh `model`s at `schedule`'s batch size, on random images of the given
-/// shape (the data do not change the speed, so it can be measured before they are downloaded).
-/// The first steps are slow: WebGPU compiles its shaders, and a browser compiles its optimized wasm
-/// code in the background for seconds (a small model's rate triples over its first ten seconds).
-/// So steps run untimed for [`WARM_UP_SECONDS`] (at least one), then in timed windows of at least
-/// [`WINDOW_SECONDS`], until two windows agree within [`STEADY`] or [`MAX_TIMED_SECONDS`] have
-/// passed; the last window's rate is the answer. The replicas agree on when to stop; a cancel seen
-/// by `observer` stops it at the next step.
+/// Training images/s of a fresh `model` at `schedule`'s batch size, on random images of the given
+/// shape (the data do not change the speed, so it can be measured before they are downloaded),
+/// taking the steps a run takes (replayed where the run's would be).
+/// The first steps are slow: WebGPU compiles its shaders and a replayed step is recorded, and a
+/// browser compiles its optimized wasm code in the background for seconds (a small model's rate
+/// triples over its first ten seconds). So windows of [`TIMED_STEPS`] steps, each ended by a read
+/// that waits for the device, run untimed for [`WARM_UP_SECONDS`] (at least one), then timed in
+/// groups of at least [`WINDOW_SECONDS`], until two groups agree within [`STEADY`] or
+/// [`MAX_TIMED_SECONDS`] have passed; the last group's rate is the answer. The replicas agree on
+/// when to stop; a cancel seen by `observer` stops it after the window under way.
 pub async fn measure_speed<M: Classifier>(
-    model: impl Fn() -> M,
+    model: M,
     channels: usize,
     side: usize,
     schedule: &Schedule,
@@ -337,27 +339,32 @@ pub async fn measure_speed<M: Classifier>(
     observer: &impl Observer,
 ) -> Result<f64, RunError> {
     let batch = parallel::share(schedule.batch_size, group.rank(), group.size());
-    let one_epoch = Schedule { epochs: 1, ..*schedule };
-    let mut silent = CancelOnly(observer);
-    let warm_up = ImageSet::random(batch, channels, side, schedule.seed);
+    let set = ImageSet::random(batch * TIMED_STEPS, channels, side, schedule.seed);
+    let grad_device = device.clone().autodiff();
+    let loss_fn = CrossEntropyLossConfig::new().init(&grad_device);
+    let mut stepper = Stepper::new(model.fork(&grad_device), batch, &set, loss_fn, schedule.replay, device, group);
+    let window = async |stepper: &mut Stepper<M>, group: &mut _| -> Result<f64, RunError> {
+        let started = Instant::now();
+        for chunk in (0..set.len()).collect::<Vec<_>>().chunks(batch.max(1)) {
+            stepper.step(&set, chunk, set.values(chunk, None), schedule.learning_rate.into(), device, group).await?;
+        }
+        stepper.read().await?;
+        yield_now().await;
+        check(observer)?;
+        Ok(started.elapsed().as_secs_f64())
+    };
     let started = Instant::now();
     loop {
-        train(model(), &warm_up, None, &one_epoch, "warm-up", device, group, &mut silent).await?;
+        window(&mut stepper, group).await?;
         if agreed(started.elapsed().as_secs_f64() >= WARM_UP_SECONDS, group).await? {
             break;
         }
     }
-    let timed = ImageSet::random(batch * TIMED_STEPS, channels, side, schedule.seed);
     let (mut previous, mut total_seconds) = (None::<f64>, 0.0);
     let (mut images, mut seconds) = (0.0, 0.0);
     loop {
-        // Drawn before the clock starts: a fresh model draws its weights at its first step.
-        let fresh = model();
-        parallel::materialize(&fresh);
-        let ips = train(fresh, &timed, None, &one_epoch, "measure", device, group, &mut silent).await?.images_per_second;
-        let trained = (TIMED_STEPS * schedule.batch_size) as f64;
-        images += trained;
-        seconds += trained / ips;
+        seconds += window(&mut stepper, group).await?;
+        images += (TIMED_STEPS * schedule.batch_size) as f64;
         if !agreed(seconds >= WINDOW_SECONDS, group).await? {
             continue;
         }
@@ -371,21 +378,12 @@ pub async fn measure_speed<M: Classifier>(
     }
 }
 
-/// Passes on a cancel, and none of the events: a measurement's phases are not the run's.
-struct CancelOnly<'a, O>(&'a O);
-
-impl<O: Observer> Observer for CancelOnly<'_, O> {
-    fn event(&mut self, _event: Event) {}
-    fn cancelled(&self) -> bool {
-        self.0.cancelled()
-    }
-}
-
 pub const WARM_UP_SECONDS: f64 = 1.0;
 pub const WINDOW_SECONDS: f64 = 1.0;
 pub const MAX_TIMED_SECONDS: f64 = 12.0;
 /// Two windows whose rates differ by at most this share are the steady rate.
 pub const STEADY: f64 = 0.1;
+/// Steps in a window of the speed measurement: more than a replayed step's warm-up and recording.
 pub const TIMED_STEPS: usize = 8;
 
 /// Whether any replica says `done`.

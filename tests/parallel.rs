@@ -126,7 +126,7 @@ fn replicas_training_on_shards_stay_identical_and_learn() {
     let device = Device::flex();
     device.seed(5);
     let model = Cnn::new(Preset::Small.shape(), 28, 10, &device.clone().autodiff());
-    let schedule = Schedule { epochs: 2, batch_size: 64, learning_rate: 3e-3, warmup: 0.05, seed: 5, augment: None, read_every: READ_EVERY, balance: 0.0 };
+    let schedule = Schedule { epochs: 2, batch_size: 64, learning_rate: 3e-3, warmup: 0.05, seed: 5, augment: None, read_every: READ_EVERY, balance: 0.0, replay: false };
 
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = Threads::group(2)
@@ -183,7 +183,7 @@ fn a_replica_with_an_identical_twin_trains_exactly_as_one_alone_at_half_the_batc
         device.seed(3);
         let model = Cnn::new(Preset::Small.shape(), 28, 10, &device.clone().autodiff());
         // Balanced: the twin's label counts must enter the loss's weights as the group's sums.
-        let schedule = Schedule { epochs: 1, batch_size, learning_rate: 3e-3, warmup: 0.05, seed: 3, augment: None, read_every: READ_EVERY, balance: 0.5 };
+        let schedule = Schedule { epochs: 1, batch_size, learning_rate: 3e-3, warmup: 0.05, seed: 3, augment: None, read_every: READ_EVERY, balance: 0.5, replay: false };
         let trained = if twin {
             pollster::block_on(train::train(model, &train_set, Some(&test_set), &schedule, "t", &device, &mut Twin, &mut Quiet))
         } else {

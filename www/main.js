@@ -141,10 +141,14 @@ async function measureAndTrain(view, run, experiment, config, datasets, testName
   view.eta.textContent = `Measured: ${choice.line}. Estimated time: ${estimate(choice.images_per_second)}`;
   const started = performance.now();
   const report = await backends.train(choice, experiment, config, [datasets, get], view.progress(testName), (text) => view.say(text), run);
+  if (choice.backend === 'webgpu' && report.config.gpu_batch_size) $('backend').textContent += ` ${recipe(report.config)}`;
   await show(report, choice.pool);
   view.say(`done in ${seconds((performance.now() - started) / 1000)}`);
   publish(report, choice.pool);
 }
+
+/** What a WebGPU run trained with (the report's config: the GPU recipe, src/experiments/mod.rs). */
+const recipe = (config) => `Trained with the GPU recipe: batch ${config.batch_size}, peak learning rate ${+config.learning_rate.toPrecision(3)}.`;
 
 // ---- MNIST → FashionMNIST ----
 async function runFashion() {

@@ -48,6 +48,8 @@ impl Default for CifarConfig {
                 workers: 1,
                 read_every: READ_EVERY,
                 replay: true,
+                // ResNet-18's batch norm keeps state of its own: its steps are not replayed.
+                gpu_batch_size: None,
             },
             width: 1.0,
             train_limit: None,
@@ -180,7 +182,7 @@ pub async fn run(
 /// needs to pick a backend and estimate a run's time before starting it.
 pub async fn measure_speed(config: &CifarConfig, device: &Device, group: &mut impl Group, observer: &impl Observer) -> Result<f64, RunError> {
     validate(config, group)?;
-    let model = || ResNet::resnet18(config.width, CHANNELS, 10, &device.clone().autodiff());
+    let model = ResNet::resnet18(config.width, CHANNELS, 10, &device.clone().autodiff());
     train::measure_speed(model, CHANNELS, SIDE, &config.training.schedule(1, 0), device, group, observer).await
 }
 

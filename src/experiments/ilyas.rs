@@ -153,6 +153,7 @@ pub async fn run(
     group: &mut impl Group,
     observer: &mut impl Observer,
 ) -> Result<IlyasReport, RunError> {
+    let config = &IlyasConfig { training: config.training.on(device), ..config.clone() };
     validate(config, group)?;
     let started = Instant::now();
     let teacher_set = mnist.train.head(local_limit(config.mnist_train_limit, group));
@@ -225,6 +226,7 @@ pub async fn run(
 /// Training images/s of the configured network on `device`, split over `group` (an attack step
 /// costs about as much as a training step: a forward and a backward pass).
 pub async fn measure_speed(config: &IlyasConfig, device: &Device, group: &mut impl Group, observer: &impl Observer) -> Result<f64, RunError> {
+    let config = &IlyasConfig { training: config.training.on(device), ..config.clone() };
     validate(config, group)?;
     super::fashion::measure_cnn(config.preset, &config.training, device, group, observer).await
 }

@@ -54,9 +54,28 @@ pub struct Training {
     /// build every step anew, to compare).
     #[cfg_attr(feature = "cli", arg(long, action = clap::ArgAction::Set))]
     pub replay: bool,
+    /// The GPU recipe: on a device whose steps are replayed (a GPU), train at this batch size, the
+    /// peak learning rate scaled by the square root of the batch's growth (none: as on the CPU).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub gpu_batch_size: Option<usize>,
 }
 
 impl Training {
+    /// The settings a run on `device` trains with. A replayed step costs the host about the same
+    /// whatever its batch, so on a GPU a larger batch keeps the GPU busy: the GPU recipe
+    /// (`gpu_batch_size`), validated natively at the article preset's scale (README, "The GPU
+    /// recipe").
+    pub fn on(&self, device: &Device) -> Training {
+        match self.gpu_batch_size {
+            Some(batch) if self.replay && crate::replay::records(device) => Training {
+                batch_size: batch,
+                learning_rate: self.learning_rate * (batch as f64 / self.batch_size as f64).sqrt(),
+                ..self.clone()
+            },
+            _ => self.clone(),
+        }
+    }
+
     /// How the phase seeded with `salt` (see [`phase_seed`]) trains for `epochs`.
     pub fn schedule(&self, epochs: usize, salt: u64) -> Schedule {
         Schedule {
@@ -78,7 +97,7 @@ impl Training {
         if [self.teacher_epochs, self.student_epochs, self.control_epochs].contains(&0) {
             return bad("every phase needs at least one epoch");
         }
-        if self.batch_size == 0 {
+        if self.batch_size == 0 || self.gpu_batch_size == Some(0) {
             return bad("the batch size must be at least 1");
         }
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {

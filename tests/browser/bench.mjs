@@ -24,7 +24,8 @@ const only = new RegExp(process.env.BENCH_ONLY || '');
 const repeat = Math.max(1, Number(process.env.BENCH_REPEAT || 1));
 const rows = [];
 
-const query = (backend, workers, model, batch, n) => `experiment=fashion&backend=${backend}&workers=${workers}&model=${model}&batch_size=${batch}`
+// Each case at its own batch, on WebGPU too (not the GPU recipe's).
+const query = (backend, workers, model, batch, n) => `experiment=fashion&backend=${backend}&workers=${workers}&model=${model}&batch_size=${batch}&gpu_batch_size=${batch}`
   + `&teacher_epochs=1&student_epochs=1&control_epochs=1&mnist_train_limit=${n}&fashion_train_limit=${n}&mnist_test_limit=256&autorun=1`;
 
 /** One run, in the page or in an iframe of the host; returns its report. */

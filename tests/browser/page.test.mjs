@@ -17,8 +17,9 @@ const SMALL = 'experiment=fashion&teacher_epochs=1&student_epochs=1&control_epoc
 // SwiftShader trains at ~25 images/s, so WebGPU runs are a tenth of that: they prove the GPU path
 // trains (the teacher learns); the students' claims are checked on the CPU path. This one takes
 // the other normalization, so that the page runs both.
+// Its GPU recipe keeps the CPU's batch: SwiftShader cannot train enough steps of 256 in a test.
 const FASHION_GPU = 'experiment=fashion&backend=webgpu&normalize=moments&teacher_epochs=2&student_epochs=1&control_epochs=1'
-  + '&mnist_train_limit=1200&fashion_train_limit=1200&mnist_test_limit=500&autorun=1';
+  + '&mnist_train_limit=1200&fashion_train_limit=1200&mnist_test_limit=500&gpu_batch_size=64&autorun=1';
 
 // CIFAR-10 at a tiny scale (ResNet-18 a sixteenth wide, 600 training images): the section's whole
 // path — download of only the batches needed, speed measurement and estimate, training, gallery.
@@ -53,7 +54,7 @@ const figures = (r) => ({
 test('the default run (?autorun=1) shows the effect: students far above the control', async (t) => {
   const browser = await launch({ webgpu: false });
   try {
-    const sentBefore = server.stats.bytes;
+    const [sentBefore, wasmBefore] = [server.stats.bytes, server.stats.wasmBytes];
     const { page, errors, requests } = await open(browser, `${server.url}?autorun=1`);
     const loaded = Date.now();
     const report = await waitForReport(page);
@@ -61,6 +62,12 @@ test('the default run (?autorun=1) shows the effect: students far above the cont
     t.diagnostic(`page defaults, ${Math.round((Date.now() - loaded) / 1000)} s from load to report: ${summary(report)}`);
     t.diagnostic(`first visit: ${(sent / 1e6).toFixed(2)} MB sent (page, wasm, datasets)`);
     assert.ok(sent <= 12e6, `the first visit downloaded ${sent} bytes`);
+    // The CPU module alone: a browser without a GPU adapter never fetches the GPU module.
+    const modules = requests.filter((u) => u.endsWith('.wasm')).map((u) => new URL(u).pathname.split('/').slice(-2)[0]);
+    assert.deepEqual(modules, ['cpu']);
+    const wasm = server.stats.wasmBytes - wasmBefore;
+    t.diagnostic(`the CPU module: ${wasm} bytes gzip`);
+    assert.ok(wasm <= 2.0e6, `the CPU module: ${wasm} bytes gzip`);
     t.diagnostic(await page.textContent('#fashion-eta'));
     t.diagnostic(`wasm memory of each worker (its peak), MB: ${(await page.evaluate(() => window.wrongLabels.memory())).map((b) => Math.round(b / 1e6)).join(', ')}`);
     assert.ok(report.config.mnist_test_limit >= 2000, 'tested on at least 2,000 MNIST test images');
@@ -259,17 +266,33 @@ test('embed mode in a cross-origin iframe of a page that sets no COOP/COEP heade
   }
 });
 
-test('WebGPU (SwiftShader): auto measures both backends; the toy; a run forced onto WebGPU; a lost device', async (t) => {
+test('WebGPU (SwiftShader): auto leaves a software adapter alone, and measures a hardware one; the toy; a run forced onto WebGPU, replayed; a lost device', async (t) => {
   const browser = await launch({ webgpu: true });
   try {
-    // auto: both are measured, the figures shown, and the faster (here the CPU) trains.
-    const { page, errors } = await open(browser, `${server.url}?${SMALL}&mnist_train_limit=1000&fashion_train_limit=1000&mnist_test_limit=500`);
+    // auto with a software adapter: not measured, and the GPU module not downloaded.
+    const small = `${server.url}?${SMALL}&mnist_train_limit=1000&fashion_train_limit=1000&mnist_test_limit=500`;
+    const { page, errors, requests } = await open(browser, small);
     const auto = await waitForReport(page, null, 900_000);
     const eta = await page.textContent('#fashion-eta');
-    t.diagnostic(`auto: ${eta}`);
-    assert.match(eta, /WebGPU on .*: [\d,]+ images\/s · CPU \(WebAssembly\), \d+ workers?: [\d,]+ images\/s → CPU/);
-    assert.deepEqual(auto.backend.measured.map((m) => m.backend), ['webgpu', 'cpu']);
-    assert.equal(auto.backend.backend, 'cpu');
+    t.diagnostic(`auto, software adapter: ${eta}`);
+    assert.match(eta, /CPU \(WebAssembly\), \d+ workers?: [\d,]+ images\/s · WebGPU: only .* \(a software emulation\), not tried/);
+    assert.deepEqual(auto.backend.measured.map((m) => m.backend), ['cpu']);
+    assert.equal(auto.backend.module, 'pkg/cpu');
+    assert.ok(!requests.some((u) => u.includes('/pkg/gpu/')), 'the GPU module was not downloaded');
+
+    // auto with an adapter that says it is hardware: the GPU module comes, and both are measured.
+    const pretend = await open(browser, 'about:blank');
+    await pretend.context.addInitScript(() => {
+      Object.defineProperty(GPUAdapter.prototype, 'isFallbackAdapter', { get: () => false });
+      Object.defineProperty(GPUAdapter.prototype, 'info', { get: () => ({ vendor: 'test', architecture: 'pretend-hardware', description: '' }) });
+    });
+    // Measured at the CPU's batch: SwiftShader takes minutes for a few steps of 256.
+    await pretend.page.goto(`${small}&gpu_batch_size=64`);
+    const measured = await waitForReport(pretend.page, null, 900_000);
+    t.diagnostic(`auto, "hardware" adapter: ${await pretend.page.textContent('#fashion-eta')}`);
+    assert.deepEqual(measured.backend.measured.map((m) => m.backend), ['webgpu', 'cpu']);
+    assert.ok(pretend.requests.some((u) => u.endsWith('/pkg/gpu/wrong_labels_bg.wasm')), 'the GPU module was downloaded');
+    await pretend.context.close();
 
     await page.goto(`${server.url}?experiment=toy&toy_runs=10&autorun=1`);
     const toy = await waitForReport(page);
@@ -287,8 +310,12 @@ test('WebGPU (SwiftShader): auto measures both backends; the toy; a run forced o
     const report = await waitForReport(page, null, 900_000);
     t.diagnostic(`WebGPU (SwiftShader), 1,200 images: ${summary(report)}`);
     assert.equal(report.backend.backend, 'webgpu');
+    assert.equal(report.backend.module, 'pkg/gpu');
     assert.match(report.backend.name, /WebGPU on/);
     assert.ok(report.teacher.test_accuracy > 0.7, `teacher on WebGPU ${report.teacher.test_accuracy}`);
+    // Its steps were recorded once and replayed, and the page says which recipe ran.
+    assert.equal(report.teacher.steps, 'replayed');
+    assert.match(await page.textContent('#backend'), new RegExp(`GPU recipe: batch ${report.config.batch_size}, peak learning rate`));
     assert.equal(report.students.length, 2);
     for (const s of report.students) assert.equal(s.history.length, 1);
     await page.screenshot({ path: `${SHOTS}/page-webgpu.png`, fullPage: true });
