@@ -194,12 +194,15 @@ test('a cancel pressed while the datasets download stops the run before it train
   const browser = await launch({ webgpu: false });
   try {
     const context = await browser.newContext();
-    // Slow downloads: the cancel lands while the page waits for them.
-    await context.route('**/*.gz', async (route) => { await new Promise((r) => setTimeout(r, 4000)); await route.continue(); });
+    // The downloads wait for the cancel: it lands while the page waits for them.
+    let release;
+    const released = new Promise((resolve) => { release = resolve; });
+    await context.route('**/*.gz', async (route) => { await released; await route.continue(); });
     const page = await context.newPage();
     await page.goto(`${server.url}?${SMALL}`);
     await page.waitForFunction(() => document.getElementById('fashion-status').textContent.includes('loading data'), null, { timeout: 120_000 });
     await page.click('#fashion-cancel');
+    release();
     await page.waitForFunction(() => document.getElementById('fashion-status').textContent === 'Cancelled.', null, { timeout: 120_000 });
     // Long enough for a run that ignored the cancel to start its first phase.
     await page.waitForTimeout(8000);
