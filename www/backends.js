@@ -95,11 +95,12 @@ export class Backends {
       run.check();
       // A backend the settings force is measured for the estimate alone, however long it takes.
       const limited = backend === 'webgpu' && candidates.length > 1;
+      let timer;
       const timeout = new Promise((_, reject) => {
-        if (limited) setTimeout(() => reject(new Error(`no result within ${GPU_MEASURE_MS / 1000} s`)), GPU_MEASURE_MS);
+        if (limited) timer = setTimeout(() => reject(new Error(`no result within ${GPU_MEASURE_MS / 1000} s`)), GPU_MEASURE_MS);
       });
       try {
-        const ips = await Promise.race([started.measure(experiment, config), timeout]);
+        const ips = await Promise.race([started.measure(experiment, config), timeout]).finally(() => clearTimeout(timer));
         measured.push({ backend, workers: started.size, name: backendName(started), images_per_second: ips, pool: started });
       } catch (e) {
         if (e instanceof Cancelled) throw e;
@@ -117,6 +118,13 @@ export class Backends {
       measured.push({ backend: 'cpu', workers: started.size, name: cpuName(started), images_per_second: await started.measure(experiment, config), pool: started });
     }
     const best = measured.reduce((a, b) => (b.images_per_second > a.images_per_second ? b : a));
+    // The slower pool is given back: its workers, its GPU device and its memory.
+    for (const { backend, pool } of measured) {
+      if (pool !== best.pool) {
+        pool.terminate();
+        this.pools[backend] = null;
+      }
+    }
     const figures = measured.map((m) => `${m.name}: ${speed(m.images_per_second)}`);
     const line = [...figures, ...notes].join(' · ') + (measured.length > 1 ? ` → ${best.backend === 'cpu' ? 'CPU' : 'WebGPU'}` : '');
     return { ...best, line, measured: measured.map(({ pool: _, ...m }) => m) };

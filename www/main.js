@@ -61,6 +61,8 @@ function showExperiment(name) {
 for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showExperiment(tab.dataset.experiment));
 
 const backends = new Backends(state);
+/** The backends whose workers are running (for the tests). */
+published.pools = () => Object.entries(backends.pools).filter(([, pool]) => pool && !pool.dead).map(([backend]) => backend);
 const sections = Object.fromEntries(SECTIONS.map((name) => [name, new SectionView($(name))]));
 
 /** Publishes a run's report, and the wasm memory of the workers that ran it. */

@@ -81,12 +81,15 @@ export class Pool {
   fail(error) {
     this.dead ??= error;
     this.terminate();
-    for (const request of this.pending.values()) request.reject(this.dead);
-    this.pending.clear();
   }
 
+  /** Ends the workers, and with them every pending request (which fails). */
   terminate() {
+    this.dead ??= new Error('the workers were stopped');
+    clearTimeout(this.cancelTimer);
     for (const worker of this.workers) worker.terminate();
+    for (const request of this.pending.values()) request.reject(this.dead);
+    this.pending.clear();
   }
 
   request(worker, message, transfer = [], extra = {}, onEvent = null) {

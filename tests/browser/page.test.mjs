@@ -295,6 +295,8 @@ test('WebGPU (SwiftShader): auto leaves a software adapter alone, and measures a
     t.diagnostic(`auto, "hardware" adapter: ${await pretend.page.textContent('#fashion-eta')}`);
     assert.deepEqual(measured.backend.measured.map((m) => m.backend), ['webgpu', 'cpu']);
     assert.ok(pretend.requests.some((u) => u.endsWith('/pkg/gpu/wrong_labels_bg.wasm')), 'the GPU module was downloaded');
+    // The slower backend's workers were stopped once the faster was chosen.
+    assert.deepEqual(await pretend.page.evaluate(() => window.wrongLabels.pools()), [measured.backend.backend]);
     await pretend.context.close();
 
     await page.goto(`${server.url}?experiment=toy&toy_runs=10&autorun=1`);
