@@ -61,6 +61,7 @@ fn bad_configurations_are_errors_not_panics() {
         training(Training { warmup: f64::NAN, ..quick.training.clone() }),
         training(Training { read_every: 0, ..quick.training.clone() }),
         training(Training { workers: 2, ..quick.training.clone() }),
+        training(Training { gpu_batch_size: Some(0), ..quick.training.clone() }),
         FashionConfig { fashion_train_limit: Some(0), ..quick.clone() },
         FashionConfig { normalize: Normalize::None, ..quick.clone() },
         FashionConfig { teacher_limits: vec![100, 5], ..quick.clone() },
@@ -70,5 +71,26 @@ fn bad_configurations_are_errors_not_panics() {
     ] {
         let result = pollster::block_on(fashion::run(&data, &config, &Device::flex(), &mut Alone, &mut Quiet));
         assert!(matches!(result, Err(wrong_labels::report::RunError::Config(_))), "{config:?}");
+    }
+}
+
+#[test]
+fn images_the_cnn_cannot_take_are_refused_naming_the_set() {
+    use wrong_labels::data::{ImageSet, Splits};
+    use wrong_labels::report::RunError;
+    let set = |side: usize| ImageSet::new(1, side, vec![0; 20 * side * side], vec![1; 20]);
+    let config = FashionConfig { preset: Preset::Fast, ..quick_config() };
+    let run = |mnist: &Splits, fashion: &ImageSet| pollster::block_on(fashion::run(&fashion::FashionData { mnist, fashion_train: fashion }, &config, &Device::flex(), &mut Alone, &mut Quiet));
+    // Clothes of another side than the digits.
+    let mnist = Splits { train: set(28), test: set(28) };
+    match run(&mnist, &set(14)) {
+        Err(RunError::Config(message)) => assert!(message.contains("FashionMNIST holds 1-channel images of 14×14"), "{message}"),
+        other => panic!("{:?}", other.map(|r| r.seconds)),
+    }
+    // Images too small for the fast CNN's two convolutions and pools.
+    let tiny = Splits { train: set(8), test: set(8) };
+    match run(&tiny, &set(8)) {
+        Err(RunError::Config(message)) => assert!(message.contains("8×8: the CNN needs at least 10×10"), "{message}"),
+        other => panic!("{:?}", other.map(|r| r.seconds)),
     }
 }

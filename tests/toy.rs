@@ -21,3 +21,21 @@ fn a_student_of_adversarial_wrong_labels_gets_most_originals_right() {
         }
     }
 }
+
+#[test]
+fn settings_the_toy_cannot_run_are_refused_naming_them() {
+    use wrong_labels::report::RunError;
+    let bad = [
+        ("depth", ToyConfig { depth: 0, ..Default::default() }),
+        ("grid", ToyConfig { grid: 100_000, ..Default::default() }),
+        ("points", ToyConfig { points: 10_000_000, ..Default::default() }),
+        ("runs", ToyConfig { runs: 1001, ..Default::default() }),
+        ("epsilon", ToyConfig { epsilon: f32::NAN, ..Default::default() }),
+    ];
+    for (name, config) in bad {
+        match pollster::block_on(toy::run(&config, &Device::flex(), &mut Quiet)) {
+            Err(RunError::Config(message)) => assert!(message.contains(name), "{message}"),
+            other => panic!("{name}: {:?}", other.map(|r| r.runs)),
+        }
+    }
+}

@@ -215,6 +215,7 @@ pub async fn run(
 ) -> Result<FashionReport, RunError> {
     let config = &FashionConfig { training: config.training.on(device), ..config.clone() };
     validate(config, group)?;
+    check_sides(config.preset, &[("MNIST", &data.mnist.train), ("MNIST's test set", &data.mnist.test), ("FashionMNIST", data.fashion_train)])?;
     let started = Instant::now();
     let mnist_train = data.mnist.train.head(local_limit(config.mnist_train_limit, group));
     let mnist_test = data.mnist.test.head(local_limit(config.mnist_test_limit, group));
@@ -387,6 +388,21 @@ pub(super) async fn measure_cnn(preset: Preset, training: &Training, device: &De
 }
 
 const MNIST_SIDE: usize = 28;
+
+/// Refuses image sets the CNN cannot take: one-channel images of one side, at least its smallest.
+pub(super) fn check_sides(preset: Preset, sets: &[(&str, &ImageSet)]) -> Result<(), RunError> {
+    let (first, set) = sets[0];
+    let smallest = Cnn::smallest_side(preset.shape());
+    for (name, other) in sets {
+        if (other.channels, other.side) != (1, set.side) {
+            return Err(RunError::Config(format!("{name} holds {}-channel images of {}×{}, {first} 1-channel images of {}×{}", other.channels, other.side, other.side, set.side, set.side)));
+        }
+    }
+    if set.side < smallest {
+        return Err(RunError::Config(format!("{first}'s images are {0}×{0}: the CNN needs at least {smallest}×{smallest}", set.side)));
+    }
+    Ok(())
+}
 
 /// The GPU recipe's batch (see `Training::on`): 4× the CPU's, the rate doubled.
 pub const GPU_BATCH_SIZE: usize = 256;

@@ -155,6 +155,7 @@ pub async fn run(
 ) -> Result<IlyasReport, RunError> {
     let config = &IlyasConfig { training: config.training.on(device), ..config.clone() };
     validate(config, group)?;
+    super::fashion::check_sides(config.preset, &[("MNIST", &mnist.train), ("MNIST's test set", &mnist.test)])?;
     let started = Instant::now();
     let teacher_set = mnist.train.head(local_limit(config.mnist_train_limit, group));
     let attacked = mnist.train.head(local_limit(config.attack_limit, group));

@@ -114,14 +114,40 @@ pub struct ToyReport {
 
 pub const PAPER_CORRECT: usize = 23;
 
+/// The bounds of each whole-number setting: a network of no layer or a grid of millions of cells
+/// is refused with a message rather than left to fail inside burn.
+const LIMITS: [(&str, fn(&ToyConfig) -> usize, usize, usize); 7] = [
+    ("runs", |c| c.runs, 1, 1000),
+    ("points", |c| c.points, 1, 10_000),
+    ("pgd_steps", |c| c.pgd_steps, 0, 1000),
+    ("hidden", |c| c.hidden, 1, 1024),
+    ("depth", |c| c.depth, 1, 8),
+    ("max_steps", |c| c.max_steps, 1, 100_000),
+    ("grid", |c| c.grid, 2, 512),
+];
+
+/// Refuses a configuration the experiment cannot run, naming the setting.
+pub fn validate(config: &ToyConfig) -> Result<(), RunError> {
+    for (name, value, min, max) in LIMITS {
+        if !(min..=max).contains(&value(config)) {
+            return Err(RunError::Config(format!("{name} must be from {min} to {max}")));
+        }
+    }
+    if !(0.0..=1.0).contains(&config.epsilon) {
+        return Err(RunError::Config("epsilon must be from 0 to 1".into()));
+    }
+    if !(config.learning_rate > 0.0 && config.learning_rate <= 1.0) {
+        return Err(RunError::Config("the learning rate must be in (0, 1]".into()));
+    }
+    Ok(())
+}
+
 /// Fresh initializations the teacher gets to fit every point.
 const TEACHER_ATTEMPTS: u64 = 4;
 
 /// Runs `config.runs` seeds and summarizes them.
 pub async fn run(config: &ToyConfig, device: &Device, observer: &mut impl Observer) -> Result<ToyReport, RunError> {
-    if config.runs == 0 || config.points == 0 || config.hidden == 0 || config.grid == 0 {
-        return Err(RunError::Config("runs, points, hidden and grid must be at least 1".into()));
-    }
+    validate(config)?;
     let started = Instant::now();
     observer.event(Event::Phase { phase: "toy".into(), epochs: 1, steps: config.runs, images: config.points });
     let mut runs = Vec::with_capacity(config.runs);

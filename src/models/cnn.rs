@@ -59,6 +59,13 @@ pub struct Cnn {
 }
 
 impl Cnn {
+    /// The smallest image side the network takes: each 3×3 convolution takes 2 pixels, each pool
+    /// halves, and at least one pixel must be left.
+    pub fn smallest_side(shape: CnnShape) -> usize {
+        if shape.pool_first { 10 } else { 6 }
+    }
+
+    /// A fresh network for `side`×`side` images (at least [`Cnn::smallest_side`]).
     pub fn new(shape: CnnShape, side: usize, classes: usize, device: &Device) -> Self {
         // A valid 3×3 convolution shrinks each side by 2, a pool halves it.
         let pooled = if shape.pool_first { ((side - 2) / 2 - 2) / 2 } else { (side - 4) / 2 };
