@@ -21,14 +21,15 @@ import { MODULES } from '../www/pool.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** `key=value` arguments; numbers become numbers. */
+/** `key=value` arguments; numbers and true/false become numbers and booleans. */
 function parseArgs(argv) {
   const args = {};
   for (const arg of argv) {
     const at = arg.indexOf('=');
     if (at < 1) throw new Error(`expected KEY=VALUE, got '${arg}'`);
     const [key, value] = [arg.slice(0, at), arg.slice(at + 1)];
-    args[key] = value !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
+    if (value === 'true' || value === 'false') args[key] = value === 'true';
+    else args[key] = value !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
   }
   return args;
 }

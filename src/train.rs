@@ -328,7 +328,7 @@ pub async fn parallel_accuracy(predictions: &[u8], labels: &[u8], group: &mut im
 /// that waits for the device, run untimed for [`WARM_UP_SECONDS`] (at least one), then timed in
 /// groups of at least [`WINDOW_SECONDS`], until two groups agree within [`STEADY`] or
 /// [`MAX_TIMED_SECONDS`] have passed; the last group's rate is the answer. The replicas agree on
-/// when to stop; a cancel seen by `observer` stops it after the window under way.
+/// when to stop; a cancel seen by `observer` stops it after the step under way.
 pub async fn measure_speed<M: Classifier>(
     model: M,
     channels: usize,
@@ -343,14 +343,16 @@ pub async fn measure_speed<M: Classifier>(
     let grad_device = device.clone().autodiff();
     let loss_fn = CrossEntropyLossConfig::new().init(&grad_device);
     let mut stepper = Stepper::new(model.fork(&grad_device), batch, &set, loss_fn, schedule.replay, device, group);
+    // Each step lets the host in, so that a cancel stops the measurement after the step under way
+    // (a step of a large model can take seconds), at a millisecond's cost to the figure.
     let window = async |stepper: &mut Stepper<M>, group: &mut _| -> Result<f64, RunError> {
         let started = Instant::now();
         for chunk in (0..set.len()).collect::<Vec<_>>().chunks(batch.max(1)) {
             stepper.step(&set, chunk, set.values(chunk, None), schedule.learning_rate.into(), device, group).await?;
+            yield_now().await;
+            check(observer)?;
         }
         stepper.read().await?;
-        yield_now().await;
-        check(observer)?;
         Ok(started.elapsed().as_secs_f64())
     };
     let started = Instant::now();

@@ -105,6 +105,9 @@ async function runInSection(name, work, again) {
     await work(view, run);
   } catch (e) {
     if (e instanceof Cancelled) {
+      // How the last cancel ended the run (for the tests): the workers' own answer, or the pool's
+      // timer that ends workers too busy to answer.
+      published.cancelledBy = e.killed ? 'timer' : 'workers';
       view.say('Cancelled.');
     } else if (e instanceof DeviceLost) {
       const button = el('button', {}, 'Run on the CPU instead');

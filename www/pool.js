@@ -4,9 +4,10 @@
 // first worker parses the downloaded files and hands the others their shards, so the datasets are
 // held once, not once per worker.
 
-/** A run that the user cancelled. */
+/** A run that the user cancelled: stopped by the workers themselves, or, where they did not answer
+ * in time, `killed` with them. */
 export class Cancelled extends Error {
-  constructor() { super('the run was cancelled'); this.name = 'Cancelled'; }
+  constructor({ killed = false } = {}) { super('the run was cancelled'); this.name = 'Cancelled'; this.killed = killed; }
 }
 
 /** The GPU device was lost (driver reset, GPU removed, tab in the background too long…). */
@@ -165,6 +166,6 @@ export class Pool {
     const run = this.runs;
     clearTimeout(this.cancelTimer);
     // Only the request that was cancelled: a run started after it is not.
-    this.cancelTimer = setTimeout(() => { if (this.runs === run && this.pending.size) this.fail(new Cancelled()); }, CANCEL_GRACE_MS);
+    this.cancelTimer = setTimeout(() => { if (this.runs === run && this.pending.size) this.fail(new Cancelled({ killed: true })); }, CANCEL_GRACE_MS);
   }
 }

@@ -144,6 +144,7 @@ test('CPU workers: same seed and workers, same report; cancel, then run again; s
     await page.waitForFunction(() => document.querySelectorAll('#phases progress').length >= 2);
     await page.click('#fashion-cancel');
     await page.waitForFunction(() => document.getElementById('fashion-status').textContent === 'Cancelled.');
+    assert.equal(await page.evaluate(() => window.wrongLabels.cancelledBy), 'workers', 'the workers stopped themselves');
     await page.click('#fashion-run');
     const second = await waitForReport(page, first);
     assert.deepEqual(figures(second), figures(first), 'same seed and workers, same figures');
@@ -217,9 +218,10 @@ test('a cancel pressed while the datasets download stops the run before it train
 test('a cancel during the speed measurement ends it within seconds, with one worker too', async () => {
   const browser = await launch({ webgpu: false });
   try {
-    // The classic CNN at batch 256: steps of ~2 s here, so the measurement alone (an untimed step,
-    // then timed windows until two agree) lasts well over ten seconds.
-    const { page } = await open(browser, `${server.url}?${SMALL}&backend=cpu&workers=1&model=classic&batch_size=256`);
+    // The classic CNN on one worker: steps of ~0.5 s here (well under the pool's 2 s grace), in
+    // windows of 8, so the measurement alone (an untimed window, then timed ones until two agree)
+    // lasts over ten seconds.
+    const { page } = await open(browser, `${server.url}?${SMALL}&backend=cpu&workers=1&model=classic`);
     await page.waitForFunction(() => document.getElementById('fashion-status').textContent.includes('measuring'), null, { timeout: 120_000 });
     await page.waitForTimeout(3000);
     const clicked = Date.now();
@@ -227,6 +229,8 @@ test('a cancel during the speed measurement ends it within seconds, with one wor
     await page.waitForFunction(() => document.getElementById('fashion-status').textContent === 'Cancelled.', null, { timeout: 120_000 });
     const seconds = (Date.now() - clicked) / 1000;
     assert.ok(seconds < 6, `the cancel took ${seconds} s`);
+    // Rust saw the cancel and returned, before the pool's timer would have ended the worker.
+    assert.equal(await page.evaluate(() => window.wrongLabels.cancelledBy), 'workers');
   } finally {
     await browser.close();
   }
