@@ -133,12 +133,12 @@ export class Backends {
   /**
    * Starts the downloads of a run's datasets (`[name, files]` pairs) at once, while the backends
    * are measured, except those a pool already holds; each at most once. `progress(name)` gives the
-   * callback that shows a download's progress. Returns `get(name, files)`, which resolves to the
-   * files' bytes.
+   * callback that shows a download's progress; `signal` aborts them. Returns `get(name, files)`,
+   * which resolves to the files' bytes.
    */
-  downloads(datasets, progress) {
+  downloads(datasets, progress, signal) {
     const started = {};
-    const get = (name, files) => (started[name] ??= loadDataset(name, progress(name), files));
+    const get = (name, files) => (started[name] ??= loadDataset(name, progress(name), files, signal));
     for (const [name, files] of datasets) {
       if (!Object.values(this.pools).some((p) => p?.loaded[name] === files.join())) get(name, files).catch(() => {});
     }
@@ -154,7 +154,10 @@ export class Backends {
     run.pool = choice.pool;
     status('loading data…');
     for (const [name, files] of datasets) {
-      if (choice.pool.loaded[name] !== files.join()) await choice.pool.load(name, files, await get(name, files));
+      if (choice.pool.loaded[name] === files.join()) continue;
+      // A cancel aborts the downloads: the run ends as cancelled, not with the abort's error.
+      const bytes = await get(name, files).catch((e) => { run.check(); throw e; });
+      await choice.pool.load(name, files, bytes);
     }
     run.check();
     status('running…');

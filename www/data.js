@@ -110,7 +110,7 @@ async function readWithProgress(response, onProgress) {
  * copy (cached or fresh) is dropped and fetched once more; a second damaged one stops the run.
  * `onProgress(received, total, fromCache)`.
  */
-async function fetchFile(url, entry, cache, onProgress) {
+async function fetchFile(url, entry, cache, onProgress, signal) {
   const key = `${url}?sha256=${entry.sha256}`;
   const cached = cache && await cache.match(key);
   if (cached) {
@@ -122,7 +122,7 @@ async function fetchFile(url, entry, cache, onProgress) {
     await cache.delete(key);
   }
   for (let attempt = cached ? 1 : 0; attempt < 2; attempt += 1) {
-    const response = await fetch(url, attempt ? { cache: 'reload' } : {});
+    const response = await fetch(url, attempt ? { cache: 'reload', signal } : { signal });
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status} — is the data folder served beside the page?`);
     const bytes = await readWithProgress(response, (received) => onProgress(received, entry.bytes, false));
     if (await intact(bytes, entry)) {
@@ -134,8 +134,9 @@ async function fetchFile(url, entry, cache, onProgress) {
   throw new Error(`${url} arrived damaged twice (its size or SHA-256 is not the manifest's): reload the page to try again`);
 }
 
-/** Loads files of a dataset ('mnist', 'fashion': see chunkFiles; 'cifar': cifarFiles) as Uint8Arrays. */
-export async function loadDataset(name, onProgress, files) {
+/** Loads files of a dataset ('mnist', 'fashion': see chunkFiles; 'cifar': cifarFiles) as Uint8Arrays;
+ * `signal` (an AbortSignal) stops the downloads under way. */
+export async function loadDataset(name, onProgress, files, signal) {
   const [m, cache] = await Promise.all([manifest(), openCache()]);
   const done = new Array(files.length).fill(0);
   const totals = new Array(files.length).fill(0);
@@ -149,6 +150,6 @@ export async function loadDataset(name, onProgress, files) {
       totals[i] = total;
       cachedAll &&= fromCache;
       onProgress(done.reduce((a, b) => a + b, 0), totals.reduce((a, b) => a + b, 0), cachedAll);
-    });
+    }, signal);
   }));
 }

@@ -97,6 +97,8 @@ async function runInSection(name, work, again) {
   const run = {
     cancelled: false,
     pool: null,
+    // Aborted by a cancel: the run's downloads stop at once.
+    downloads: new AbortController(),
     check() { if (this.cancelled) throw new Cancelled(); },
   };
   current = run;
@@ -128,6 +130,7 @@ async function runInSection(name, work, again) {
 function cancel() {
   if (!current) return;
   current.cancelled = true;
+  current.downloads.abort();
   current.pool?.cancel();
 }
 for (const button of document.querySelectorAll('[id$="-cancel"]')) button.addEventListener('click', cancel);
@@ -139,7 +142,7 @@ for (const button of document.querySelectorAll('[id$="-cancel"]')) button.addEve
  */
 async function measureAndTrain(view, run, experiment, config, datasets, testName, estimate, show) {
   view.clear();
-  const get = backends.downloads(datasets, (dataset) => view.downloadRow(DATASET_NAMES[dataset]));
+  const get = backends.downloads(datasets, (dataset) => view.downloadRow(DATASET_NAMES[dataset]), run.downloads.signal);
   view.say('measuring the backends…');
   const choice = await backends.choose(experiment, config, run);
   $('backend').textContent = `Backend: ${choice.name}.`;
