@@ -240,6 +240,24 @@ test('a cancel during the speed measurement ends it within seconds, with one wor
   }
 });
 
+test('a toy of 1,000 seeds is cancelled within two seconds, by the worker itself', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, `${server.url}?experiment=toy&toy_runs=1000&autorun=1`);
+    await page.waitForFunction(() => /seed [3-9]\/1000/.test(document.getElementById('toy-status').textContent), null, { timeout: 120_000 });
+    const clicked = Date.now();
+    await page.click('#toy-cancel');
+    await page.waitForFunction(() => document.getElementById('toy-status').textContent === 'Cancelled.', null, { timeout: 10_000 });
+    const seconds = (Date.now() - clicked) / 1000;
+    assert.ok(seconds <= 2, `the cancel took ${seconds} s`);
+    assert.equal(await page.evaluate(() => window.wrongLabels.cancelledBy), 'workers');
+    assert.equal(await page.isDisabled('#toy-run'), false);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('embed mode in a cross-origin iframe of a page that sets no COOP/COEP headers: all the workers, the report and the height posted to the parent', async (t) => {
   const host = await serveHost();
   const browser = await launch({ webgpu: false });
