@@ -17,9 +17,8 @@ const SMALL = 'experiment=fashion&teacher_epochs=1&student_epochs=1&control_epoc
 // SwiftShader trains at ~25 images/s, so WebGPU runs are a tenth of that: they prove the GPU path
 // trains (the teacher learns); the students' claims are checked on the CPU path. This one takes
 // the other normalization, so that the page runs both.
-// Its GPU recipe keeps the CPU's batch: SwiftShader cannot train enough steps of 256 in a test.
 const FASHION_GPU = 'experiment=fashion&backend=webgpu&normalize=moments&teacher_epochs=2&student_epochs=1&control_epochs=1'
-  + '&mnist_train_limit=1200&fashion_train_limit=1200&mnist_test_limit=500&gpu_batch_size=64&autorun=1';
+  + '&mnist_train_limit=1200&fashion_train_limit=1200&mnist_test_limit=500&autorun=1';
 
 // CIFAR-10 at a tiny scale (ResNet-18 a sixteenth wide, 600 training images): the section's whole
 // path — download of only the batches needed, speed measurement and estimate, training, gallery.
@@ -315,8 +314,7 @@ test('WebGPU (SwiftShader): auto leaves a software adapter alone, and measures a
       Object.defineProperty(GPUAdapter.prototype, 'isFallbackAdapter', { get: () => false });
       Object.defineProperty(GPUAdapter.prototype, 'info', { get: () => ({ vendor: 'test', architecture: 'pretend-hardware', description: '' }) });
     });
-    // Measured at the CPU's batch: SwiftShader takes minutes for a few steps of 256.
-    await pretend.page.goto(`${small}&gpu_batch_size=64`);
+    await pretend.page.goto(small);
     const measured = await waitForReport(pretend.page, null, 900_000);
     t.diagnostic(`auto, "hardware" adapter: ${await pretend.page.textContent('#fashion-eta')}`);
     assert.deepEqual(measured.backend.measured.map((m) => m.backend), ['webgpu', 'cpu']);
