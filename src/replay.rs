@@ -143,10 +143,8 @@ impl<M: Classifier> Replayed<M> {
             Recording::Ready(ref graph) => replay(&self.device, graph),
             Recording::Off(_) => self.run(true),
             Recording::Warming(n) if n < WARM_UP_STEPS => {
-                if n == 0 {
-                    if let Err(e) = Dispatch::graph_prepare(self.device.as_dispatch()) {
-                        self.recording = Recording::Off(format!("{e:?}"));
-                    }
+                if n == 0 && let Err(e) = Dispatch::graph_prepare(self.device.as_dispatch()) {
+                    self.recording = Recording::Off(format!("{e:?}"));
                 }
                 if let Recording::Warming(n) = &mut self.recording {
                     *n += 1;

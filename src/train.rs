@@ -219,6 +219,7 @@ pub async fn train<M: Classifier>(
 /// How the loop takes its steps: burn's Adam on the model, the replicas averaging their
 /// gradients, or, with one replica on a device that can record a step (the GPU), a step recorded
 /// once and replayed (`crate::replay`).
+#[allow(clippy::large_enum_variant)] // one a phase, on the stack of its loop
 enum Stepper<M: Classifier> {
     Eager {
         /// Always there: out only while the optimizer steps it.

@@ -114,9 +114,12 @@ pub struct ToyReport {
 
 pub const PAPER_CORRECT: usize = 23;
 
+/// A setting's name, how to read it, and its least and greatest value.
+type Bound = (&'static str, fn(&ToyConfig) -> usize, usize, usize);
+
 /// The bounds of each whole-number setting: a network of no layer or a grid of millions of cells
 /// is refused with a message rather than left to fail inside burn.
-const LIMITS: [(&str, fn(&ToyConfig) -> usize, usize, usize); 7] = [
+const LIMITS: [Bound; 7] = [
     ("runs", |c| c.runs, 1, 1000),
     ("points", |c| c.points, 1, 10_000),
     ("pgd_steps", |c| c.pgd_steps, 0, 1000),
