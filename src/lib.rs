@@ -4,6 +4,7 @@
 pub mod attack;
 pub mod data;
 pub mod experiments;
+pub mod host;
 pub mod models;
 pub mod parallel;
 pub mod replay;

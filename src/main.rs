@@ -344,7 +344,7 @@ impl Bars {
 impl Observer for Bars {
     fn event(&mut self, event: Event) {
         match event {
-            Event::Phase { phase, steps, .. } => {
+            Event::Phase { phase, steps } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish();
                 }

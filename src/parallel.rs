@@ -161,7 +161,7 @@ pub async fn average_gradients<M: Module>(
     }
     let mut flatten = Flatten { grads, parts: Vec::new(), device };
     model.visit(&mut flatten);
-    let values = crate::train::read_floats(Tensor::cat(flatten.parts, 0)).await?;
+    let values = crate::host::read_floats(Tensor::cat(flatten.parts, 0)).await?;
     let mean = group.mean(values, local as f32).await?;
     let len = mean.len();
     let all = Tensor::from_data(TensorData::new(mean, [len]), device);

@@ -27,7 +27,7 @@ use burn::tensor::{Distribution, Gradients, TensorData};
 
 use crate::models::Classifier;
 use crate::report::RunError;
-use crate::train::read_floats;
+use crate::host::read_floats;
 
 /// Steps run unrecorded before the recording: the memory pools then hold every buffer a step
 /// needs (burn's `capture` warms up three times too).

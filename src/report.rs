@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A new phase starts; `steps` counts its batches over all epochs.
-    Phase { phase: String, epochs: usize, steps: usize, images: usize },
+    Phase { phase: String, steps: usize },
     /// A training or labelling step finished.
     Step {
         phase: String,

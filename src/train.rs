@@ -10,7 +10,6 @@ use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -18,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::{Augment, ImageSet};
+use crate::host::{check, read_floats, read_ints, yield_now};
 use crate::models::Classifier;
 use crate::parallel::{self, Group};
 use crate::replay::{self, Replayed};
@@ -73,38 +73,8 @@ impl<M> Trained<M> {
 }
 
 /// The default of [`Schedule::read_every`]: on WebGPU (lavapipe), reading every step cost 13% more
-/// time per step than every ten (README, "WebGPU outside the browser").
+/// time per step than every ten (docs/gpu.md, "Stalls per step").
 pub const READ_EVERY: usize = 10;
-
-/// Reads a float tensor's values without blocking.
-pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, RunError> {
-    let data = t.into_data_async().await.map_err(|e| RunError::Device(format!("{e:?}")))?;
-    // f32 values (gradients: a million a step) come out without a conversion, often without a copy.
-    if data.dtype() == burn::tensor::DType::F32 {
-        return data.try_into_vec::<f32>().map_err(|e| RunError::Device(format!("{e:?}")));
-    }
-    Ok(data.iter::<f32>().collect())
-}
-
-/// Reads an integer tensor's values without blocking.
-pub async fn read_ints<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<i64>, RunError> {
-    let data = t.into_data_async().await.map_err(|e| RunError::Device(format!("{e:?}")))?;
-    Ok(data.iter::<i64>().collect())
-}
-
-/// Lets the host run between steps: in a browser this is where a cancel message gets through.
-#[cfg(target_family = "wasm")]
-pub async fn yield_now() {
-    gloo_timers::future::TimeoutFuture::new(0).await;
-}
-
-#[cfg(not(target_family = "wasm"))]
-pub async fn yield_now() {}
-
-/// Stops a run the observer says was cancelled.
-pub fn check(observer: &impl Observer) -> Result<(), RunError> {
-    if observer.cancelled() { Err(RunError::Cancelled) } else { Ok(()) }
-}
 
 /// The loss weights `balance` asks for (see [`Schedule::balance`]), from all replicas' labels: the
 /// same on each replica, whatever its shard.
@@ -145,7 +115,7 @@ pub async fn train<M: Classifier>(
     let steps_per_epoch = batches(images, schedule.batch_size);
     let local_batch = parallel::share(schedule.batch_size, group.rank(), group.size());
     let total_steps = steps_per_epoch * schedule.epochs;
-    observer.event(Event::Phase { phase: phase.into(), epochs: schedule.epochs, steps: total_steps, images });
+    observer.event(Event::Phase { phase: phase.into(), steps: total_steps });
     let mut rates = learning_rates(schedule, total_steps)?;
     let weights = class_weights(&train.labels, schedule.balance, group).await?;
     let loss_fn = CrossEntropyLossConfig::new().with_weights(weights).init(&grad_device);
@@ -315,8 +285,7 @@ fn local_chunk(order: &[usize], i: usize, steps: usize, batch: usize) -> &[usize
 
 /// Accuracy over all replicas of their shards' `predictions`.
 pub async fn parallel_accuracy(predictions: &[u8], labels: &[u8], group: &mut impl Group) -> Result<f32, RunError> {
-    let hits = predictions.iter().zip(labels).filter(|(p, l)| p == l).count();
-    let sums = group.sum(vec![hits as f64, labels.len() as f64]).await?;
+    let sums = group.sum(vec![hits(predictions, labels) as f64, labels.len() as f64]).await?;
     Ok(sums[0] as usize as f32 / (sums[1] as usize).max(1) as f32)
 }
 
@@ -428,7 +397,7 @@ pub async fn predict<M: Classifier>(
     let order: Vec<usize> = (0..set.len()).collect();
     let steps = batches(set.len(), batch_size);
     if let Some(phase) = phase {
-        observer.event(Event::Phase { phase: phase.into(), epochs: 1, steps, images: set.len() });
+        observer.event(Event::Phase { phase: phase.into(), steps });
     }
     let started = Instant::now();
     let mut predictions = Vec::with_capacity(set.len());
@@ -451,10 +420,14 @@ pub fn pass_step(phase: &str, (step, steps): (usize, usize), images: usize, star
     Event::Step { phase: phase.into(), epoch: 1, step, steps, loss: None, accuracy: None, images_per_second }
 }
 
+/// How many `predictions` equal their `labels`.
+pub fn hits(predictions: &[u8], labels: &[u8]) -> usize {
+    predictions.iter().zip(labels).filter(|(p, l)| p == l).count()
+}
+
 /// Fraction of `predictions` equal to `labels`.
 pub fn accuracy(predictions: &[u8], labels: &[u8]) -> f32 {
-    let hits = predictions.iter().zip(labels).filter(|(p, l)| p == l).count();
-    hits as f32 / labels.len().max(1) as f32
+    hits(predictions, labels) as f32 / labels.len().max(1) as f32
 }
 
 /// `matrix[true][predicted]` counts.
@@ -462,11 +435,6 @@ pub fn confusion(labels: &[u8], predictions: &[u8]) -> Vec<Vec<usize>> {
     let mut m = vec![vec![0; 10]; 10];
     labels.iter().zip(predictions).for_each(|(&l, &p)| m[l as usize][p as usize] += 1);
     m
-}
-
-/// Builds a float tensor from a flat vector (shared by the toy experiment and the attacks).
-pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }
 
 #[cfg(test)]

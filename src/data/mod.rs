@@ -21,9 +21,6 @@ pub const IDX_FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte.gz",
 ];
 
-pub const FASHION_CLASSES: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
-
 /// `x ↦ scale·x + shift` on pixels in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Affine {

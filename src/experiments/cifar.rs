@@ -12,7 +12,7 @@ use crate::models::ResNet;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, ModelReport, Observer, RunError};
 use crate::train::{self, READ_EVERY};
-use super::{Training, salt};
+use super::{Relabeling, Training, gallery, salt};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::Args))]
@@ -109,7 +109,6 @@ pub struct CifarReport {
     pub seconds: f64,
 }
 
-const EXAMPLES_PER_CLASS: usize = 4;
 
 /// Runs the experiment on `device`, split over the replicas of `group` (see [`crate::parallel`]).
 pub async fn run(
@@ -131,11 +130,8 @@ pub async fn run(
     let fresh = |stream: u64| super::fresh_replica(device, training.seed, stream, replica, |d| ResNet::resnet18(config.width, train_set.channels, 10, d));
 
     let teacher = train::train(fresh(salt::TEACHER), &train_set, Some(&test_set), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
-    let relabel_started = Instant::now();
-    let local_predictions = train::predict(&teacher.model, &train_set, 256, device, Some("relabel"), observer).await?;
-    let predictions = parallel::gather(group, &local_predictions).await?;
-    let classes = parallel::gather(group, &train_set.labels).await?;
-    let relabel_ips = classes.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
+    let Relabeling { local: local_predictions, labels: predictions, classes, images_per_second } =
+        super::relabel(&teacher.model, &train_set, device, group, observer).await?;
 
     // The report's view is global; each replica trains on the wrong images of its own shard.
     let wrong: Vec<usize> = (0..classes.len()).filter(|&i| predictions[i] != classes[i]).collect();
@@ -150,8 +146,8 @@ pub async fn run(
         kept: wrong.len(),
         total: classes.len(),
         class_to_wrong: train::confusion(&true_labels, &wrong_labels),
-        examples: examples(&wrong, &true_labels, &wrong_labels),
-        images_per_second: relabel_ips,
+        examples: gallery(&true_labels).into_iter().map(|k| WrongExample { index: wrong[k], class: true_labels[k], label: wrong_labels[k] }).collect(),
+        images_per_second,
     };
 
     let student = train::train(fresh(salt::STUDENT), &wrong_set, Some(&test_set), &training.schedule(training.student_epochs, salt::STUDENT), "student", device, group, observer).await?;
@@ -194,14 +190,3 @@ fn validate(config: &CifarConfig, group: &impl Group) -> Result<(), RunError> {
     Ok(())
 }
 
-/// The first few kept images of each true class, as indices into the training set.
-fn examples(wrong: &[usize], classes: &[u8], labels: &[u8]) -> Vec<WrongExample> {
-    (0..10u8)
-        .flat_map(|c| {
-            (0..wrong.len())
-                .filter(move |&k| classes[k] == c)
-                .take(EXAMPLES_PER_CLASS)
-                .map(|k| WrongExample { index: wrong[k], class: classes[k], label: labels[k] })
-        })
-        .collect()
-}

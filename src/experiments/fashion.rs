@@ -11,7 +11,7 @@ pub use crate::report::ModelReport;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, Observer, RunError};
 use crate::train::{self, Schedule, Trained};
-use super::{Training, salt};
+use super::{Relabeling, Training, gallery, salt};
 
 /// How the normalized student's FashionMNIST images are normalized "with MNIST's mean and
 /// variance" (the article's phrase allows both readings).
@@ -123,7 +123,7 @@ pub struct RelabelReport {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Relabeled {
     pub index: usize,
-    /// The FashionMNIST class (see [`crate::data::FASHION_CLASSES`]).
+    /// The FashionMNIST class, 0-9 (the page names them: `FASHION_CLASSES` in `www/views.js`).
     pub class: u8,
     /// The digit the teacher gave it.
     pub digit: u8,
@@ -202,7 +202,6 @@ pub struct FashionData<'a> {
 }
 
 const SAMPLE_PREDICTIONS: usize = 48;
-const EXAMPLES_PER_CLASS: usize = 4;
 
 /// Runs the whole experiment on `device` (training happens on `device.autodiff()`), split over the
 /// replicas of `group` (see [`crate::parallel`]).
@@ -236,20 +235,13 @@ pub async fn run(
 
     let teacher = train::train(lab.fresh(salt::TEACHER), mnist_train, Some(mnist_test), &lab.teacher_schedule(), "teacher", device, group, observer).await?;
 
-    let relabel_started = Instant::now();
-    let local_labels = train::predict(&teacher.model, fashion, 256, device, Some("relabel"), observer).await?;
-    let labels = parallel::gather(group, &local_labels).await?;
-    let classes = parallel::gather(group, &fashion.labels).await?;
-    let relabel_ips = labels.len() as f64 / relabel_started.elapsed().as_secs_f64().max(1e-9);
-    let relabeled = fashion.with_labels(local_labels);
+    let Relabeling { local, labels, classes, images_per_second } = super::relabel(&teacher.model, fashion, device, group, observer).await?;
+    let relabeled = fashion.with_labels(local);
     let relabel = RelabelReport {
         histogram: crate::data::histogram(&labels),
         class_to_digit: train::confusion(&classes, &labels),
-        images_per_second: relabel_ips,
-        examples: gallery(&classes, EXAMPLES_PER_CLASS)
-            .into_iter()
-            .map(|index| Relabeled { index, class: classes[index], digit: labels[index] })
-            .collect(),
+        images_per_second,
+        examples: gallery(&classes).into_iter().map(|index| Relabeled { index, class: classes[index], digit: labels[index] }).collect(),
         labels,
     };
 
@@ -274,7 +266,7 @@ pub async fn run(
         config: config.clone(),
         images_per_second: Throughput {
             teacher: teacher.images_per_second,
-            relabel: relabel_ips,
+            relabel: relabel.images_per_second,
             students: student_ips,
             control: control.images_per_second,
         },
@@ -460,9 +452,3 @@ fn student_report(student: Trained<Cnn>, normalize: Normalize, affine: Affine, l
     }
 }
 
-/// The first `per_class` indices of each class.
-fn gallery(labels: &[u8], per_class: usize) -> Vec<usize> {
-    (0..10u8)
-        .flat_map(|c| labels.iter().enumerate().filter(move |&(_, &l)| l == c).map(|(i, _)| i).take(per_class))
-        .collect()
-}

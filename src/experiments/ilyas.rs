@@ -17,7 +17,8 @@ use crate::data::{ImageSet, Splits};
 use crate::models::{Cnn, Preset};
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
-use crate::train::{self, read_floats};
+use crate::host::{check, read_floats, yield_now};
+use crate::train;
 
 /// How each training image's target class is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,7 +284,7 @@ async fn attack(
     let target_set = set.with_labels(targets.to_vec());
     let order: Vec<usize> = (0..set.len()).collect();
     let steps = set.len().div_ceil(ATTACK_BATCH);
-    observer.event(Event::Phase { phase: phase.into(), epochs: 1, steps, images: set.len() });
+    observer.event(Event::Phase { phase: phase.into(), steps });
     let started = Instant::now();
     let mut pixels = Vec::with_capacity(set.len() * set.image_len());
     for (i, chunk) in order.chunks(ATTACK_BATCH).enumerate() {
@@ -291,8 +292,8 @@ async fn attack(
         let attacked = pgd.run(|x| model.forward(x), images, target_set.labels_tensor(chunk, &grad_device));
         pixels.extend(read_floats(attacked.inner()).await?.into_iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
         observer.event(train::pass_step(phase, (i + 1, steps), i * ATTACK_BATCH + chunk.len(), started));
-        train::yield_now().await;
-        train::check(observer)?;
+        yield_now().await;
+        check(observer)?;
     }
     Ok(ImageSet::new(set.channels, set.side, pixels, targets.to_vec()))
 }

@@ -12,10 +12,13 @@ use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::parallel::Group;
-use crate::report::RunError;
-use crate::data::Augment;
-use crate::train::Schedule;
+use web_time::Instant;
+
+use crate::data::{Augment, ImageSet};
+use crate::models::Classifier;
+use crate::parallel::{self, Group};
+use crate::report::{Observer, RunError};
+use crate::train::{self, Schedule};
 
 /// The training settings every experiment shares. Each experiment's config flattens them in (one
 /// JSON object, one set of command-line options) and gives them its own defaults in its `Default`:
@@ -177,6 +180,37 @@ fn fresh_replica<M: Module>(device: &Device, seed: u64, salt: u64, (rank, size):
         device.seed(crate::parallel::replica_seed(phase_seed(seed, salt), rank));
     }
     model
+}
+
+/// A teacher's labels for a training set, from one relabelling pass over every replica's shard.
+struct Relabeling {
+    /// This replica's shard's labels.
+    local: Vec<u8>,
+    /// Every replica's labels, and the images' true classes, in the set's global order.
+    labels: Vec<u8>,
+    classes: Vec<u8>,
+    images_per_second: f64,
+}
+
+/// Labels this replica's shard of `set` with `teacher` (the "relabel" phase) and gathers the
+/// labels and true classes of every replica's.
+async fn relabel<M: Classifier>(teacher: &M, set: &ImageSet, device: &Device, group: &mut impl Group, observer: &mut impl Observer) -> Result<Relabeling, RunError> {
+    let started = Instant::now();
+    let local = train::predict(teacher, set, 256, device, Some("relabel"), observer).await?;
+    let labels = parallel::gather(group, &local).await?;
+    let classes = parallel::gather(group, &set.labels).await?;
+    let images_per_second = labels.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok(Relabeling { local, labels, classes, images_per_second })
+}
+
+/// Images per class in a report's gallery.
+const EXAMPLES_PER_CLASS: usize = 4;
+
+/// A report's gallery: the positions in `classes` of the first few items of each class.
+fn gallery(classes: &[u8]) -> Vec<usize> {
+    (0..10u8)
+        .flat_map(|c| classes.iter().enumerate().filter(move |&(_, &l)| l == c).map(|(i, _)| i).take(EXAMPLES_PER_CLASS))
+        .collect()
 }
 
 /// Uniformly random classes: the control that shows a student learns from its teacher's labels,

@@ -16,7 +16,8 @@ use super::{phase_seed, salt};
 use crate::attack::pgd_linf;
 use crate::models::Mlp;
 use crate::report::{Event, Observer, RunError};
-use crate::train::{read_floats, read_ints, tensor2, yield_now};
+use crate::host::{read_floats, read_ints, tensor2, yield_now};
+use crate::train::hits;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::Args))]
@@ -152,7 +153,7 @@ const TEACHER_ATTEMPTS: u64 = 4;
 pub async fn run(config: &ToyConfig, device: &Device, observer: &mut impl Observer) -> Result<ToyReport, RunError> {
     validate(config)?;
     let started = Instant::now();
-    observer.event(Event::Phase { phase: "toy".into(), epochs: 1, steps: config.runs, images: config.points });
+    observer.event(Event::Phase { phase: "toy".into(), steps: config.runs });
     let mut runs = Vec::with_capacity(config.runs);
     for i in 0..config.runs {
         let run = run_seed(config, config.first_seed + i as u64, device).await?;
@@ -201,7 +202,7 @@ pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<
         device.seed(phase_seed(seed, salt::TOY_TEACHER + attempt));
         let teacher = fit(config, &points, &labels, &grad_device).await?;
         let predictions = classify(&teacher, &points, device).await?;
-        let correct = count_equal(&predictions, &labels);
+        let correct = hits(&predictions, &labels);
         attempt += 1;
         if correct == points.len() || attempt == TEACHER_ATTEMPTS {
             break (teacher, predictions, correct);
@@ -224,7 +225,7 @@ pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<
     } else {
         fit(config, &kept_points, &kept_labels, &grad_device).await?
     };
-    let student_correct = count_equal(&classify(&student, &points, device).await?, &labels);
+    let student_correct = hits(&classify(&student, &points, device).await?, &labels);
 
     Ok(ToyRun {
         seed,
@@ -239,10 +240,6 @@ pub async fn run_seed(config: &ToyConfig, seed: u64, device: &Device) -> Result<
         adversarial_labels,
         student_correct,
     })
-}
-
-fn count_equal(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).filter(|(x, y)| x == y).count()
 }
 
 fn points_tensor(points: &[[f32; 2]], device: &Device) -> Tensor<2> {
