@@ -285,12 +285,12 @@ fn over_seeds<C, R: Serialize>(
 /// The headline figures of a fashion run, in percent.
 fn fashion_figures(r: &FashionReport) -> Vec<(String, f64)> {
     let mut figures = vec![("teacher (%)", r.teacher.test_accuracy)];
-    figures.extend(r.students.iter().map(|s| (if s.normalize == Normalize::None { "raw student (%)" } else { "normalized student (%)" }, s.test_accuracy)));
+    figures.extend(r.students.iter().map(|s| (if s.normalize == Normalize::None { "raw student (%)" } else { "normalized student (%)" }, s.model.test_accuracy)));
     figures.push(("control (%)", r.control.test_accuracy));
     let mut figures: Vec<(String, f64)> = figures.into_iter().map(|(name, accuracy)| (name.into(), f64::from(accuracy) * 100.0)).collect();
     for point in &r.teacher_sweep {
         figures.push((format!("{}-digit teacher (%)", point.mnist_images), f64::from(point.teacher.test_accuracy) * 100.0));
-        figures.push((format!("student of the {}-digit teacher (%)", point.mnist_images), f64::from(point.student.test_accuracy) * 100.0));
+        figures.push((format!("student of the {}-digit teacher (%)", point.mnist_images), f64::from(point.student.model.test_accuracy) * 100.0));
     }
     figures
 }
@@ -300,7 +300,7 @@ fn cifar_figures(r: &CifarReport) -> Vec<(String, f64)> {
     let percent = |x: f32| f64::from(x) * 100.0;
     vec![
         ("teacher, training images (%)".into(), percent(r.teacher.train_accuracy)),
-        ("teacher, test images (%)".into(), percent(r.teacher.test_accuracy)),
+        ("teacher, test images (%)".into(), percent(r.teacher.model.test_accuracy)),
         ("wrong images kept".into(), r.wrong.kept as f64),
         ("student (%)".into(), percent(r.student.test_accuracy)),
         ("control (%)".into(), percent(r.control.test_accuracy)),
@@ -315,7 +315,7 @@ fn ilyas_figures(r: &IlyasReport) -> Vec<(String, f64)> {
     for set in &r.sets {
         let name = format!("{} ε={}", ilyas::name(set.targets), set.epsilon);
         figures.push((format!("{name} attack success (%)"), percent(set.attack_success)));
-        figures.push((format!("{name} student (%)"), percent(set.student.test_accuracy)));
+        figures.push((format!("{name} student (%)"), percent(set.student.model.test_accuracy)));
     }
     figures.push(("control (%)".into(), percent(r.control.test_accuracy)));
     figures
@@ -400,13 +400,13 @@ fn print_fashion(r: &FashionReport) {
     for s in &r.students {
         let paper = s.paper_accuracy.map(pct).unwrap_or_default();
         let name = format!("student ({})", fashion::name(s.normalize));
-        println!("{:<28} {:>10} {:>10} {:>12.0}", name, pct(s.test_accuracy), paper, s.images_per_second);
+        println!("{:<28} {:>10} {:>10} {:>12.0}", name, pct(s.model.test_accuracy), paper, s.model.images_per_second);
     }
     println!("{:<28} {:>10} {:>10} {:>12.0}", "control (random labels)", pct(r.control.test_accuracy), "~10%", r.control.images_per_second);
     if !r.teacher_sweep.is_empty() {
         println!("\nteacher sweep: {:>14} {:>10} {:>10} {:>16}", "MNIST images", "teacher", "agrees", "student");
         for p in &r.teacher_sweep {
-            println!("{:>28} {:>10} {:>10} {:>16}", p.mnist_images, pct(p.teacher.test_accuracy), pct(p.agreement), pct(p.student.test_accuracy));
+            println!("{:>28} {:>10} {:>10} {:>16}", p.mnist_images, pct(p.teacher.test_accuracy), pct(p.agreement), pct(p.student.model.test_accuracy));
         }
     }
     println!("relabel: {:.0} img/s; teacher's digits on FashionMNIST: {:?}", r.images_per_second.relabel, r.relabel.histogram);
@@ -417,13 +417,13 @@ fn print_cifar(r: &CifarReport) {
     let p = &r.paper;
     println!("\n{:<34} {:>12} {:>10}", "", "this run", "article");
     println!("{:<34} {:>12} {:>10}", "teacher train accuracy", pct(r.teacher.train_accuracy), pct(p.teacher_train_accuracy));
-    println!("{:<34} {:>12} {:>10}", "teacher test accuracy", pct(r.teacher.test_accuracy), pct(p.teacher_test_accuracy));
+    println!("{:<34} {:>12} {:>10}", "teacher test accuracy", pct(r.teacher.model.test_accuracy), pct(p.teacher_test_accuracy));
     println!("{:<34} {:>12} {:>10}", "wrong training images kept", format!("{}/{}", r.wrong.kept, r.wrong.total), format!("{}/50000", p.kept));
     println!("{:<34} {:>12} {:>10}", "student test accuracy", pct(r.student.test_accuracy), pct(p.student_test_accuracy));
     println!("{:<34} {:>12} {:>10}", "control (random labels) test", pct(r.control.test_accuracy), "~10%");
     println!(
         "train img/s: teacher {:.0}, student {:.0}, control {:.0}; relabel {:.0}; total {:.0} s",
-        r.teacher.images_per_second, r.student.images_per_second, r.control.images_per_second, r.wrong.images_per_second, r.seconds
+        r.teacher.model.images_per_second, r.student.images_per_second, r.control.images_per_second, r.wrong.images_per_second, r.seconds
     );
 }
 
@@ -437,7 +437,7 @@ fn print_ilyas(r: &IlyasReport) {
         };
         println!(
             "{:<8} {:>6} {:>9} {:>8.3} {:>8.3} {:>14} {:>10} {:>10.0}",
-            ilyas::name(set.targets), set.epsilon, pct(set.attack_success), set.mean_l2, set.mean_linf, pct(set.student.test_accuracy), pct(paper), set.attack_images_per_second
+            ilyas::name(set.targets), set.epsilon, pct(set.attack_success), set.mean_l2, set.mean_linf, pct(set.student.model.test_accuracy), pct(paper), set.attack_images_per_second
         );
     }
     println!("control (random labels): {}; Ilyas's figures are CIFAR-10's (ResNet-50, l2 ε = 0.5)", pct(r.control.test_accuracy));

@@ -84,9 +84,9 @@ pub fn teacher_sweep(report: &FashionReport, path: &Path) -> Result<(), Box<dyn 
     chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], RGBColor(170, 170, 170).stroke_width(1)))?;
     let control = report.control.test_accuracy;
     chart.draw_series(LineSeries::new([(0.0, control), (1.0, control)], RGBColor(120, 120, 120).stroke_width(3)))?;
-    let mut points: Vec<(f32, f32)> = report.teacher_sweep.iter().map(|p| (p.teacher.test_accuracy, p.student.test_accuracy)).collect();
+    let mut points: Vec<(f32, f32)> = report.teacher_sweep.iter().map(|p| (p.teacher.test_accuracy, p.student.model.test_accuracy)).collect();
     if let Some(main) = report.students.last() {
-        points.push((report.teacher.test_accuracy, main.test_accuracy));
+        points.push((report.teacher.test_accuracy, main.model.test_accuracy));
     }
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     chart.draw_series(LineSeries::new(points.clone(), BLUE.stroke_width(4)))?;
@@ -107,7 +107,7 @@ pub fn epsilon_sweep(report: &IlyasReport, path: &Path) -> Result<(), Box<dyn st
     chart.draw_series(LineSeries::new([(0.0, control), (top, control)], RGBColor(120, 120, 120).stroke_width(3)))?;
     for (targets, color) in [(Targets::Rand, BLUE), (Targets::Det, ORANGE)] {
         let sets: Vec<_> = report.sets.iter().filter(|s| s.targets == targets).collect();
-        let students: Vec<(f32, f32)> = sets.iter().map(|s| (s.epsilon, s.student.test_accuracy)).collect();
+        let students: Vec<(f32, f32)> = sets.iter().map(|s| (s.epsilon, s.student.model.test_accuracy)).collect();
         let success: Vec<(f32, f32)> = sets.iter().map(|s| (s.epsilon, s.attack_success)).collect();
         chart.draw_series(LineSeries::new(students.clone(), color.stroke_width(4)))?;
         chart.draw_series(students.iter().map(|&p| Circle::new(p, 6, color.filled())))?;

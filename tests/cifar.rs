@@ -163,5 +163,5 @@ fn the_pipeline_runs_end_to_end_on_a_tiny_set() {
     assert_eq!(report.control.history.len(), 1);
     // The tints separate the classes: four epochs teach the teacher (0.80 on the test set when
     // written; chance is 0.10), and it still gets some training images wrong.
-    assert!(report.teacher.test_accuracy >= 0.5, "teacher {}", report.teacher.test_accuracy);
+    assert!(report.teacher.model.test_accuracy >= 0.5, "teacher {}", report.teacher.model.test_accuracy);
 }

@@ -42,7 +42,7 @@ fn the_fashion_experiment_repeats_exactly() {
     let run = || pollster::block_on(fashion::run(&common::fashion_data(), &config, &Device::flex(), &mut Alone, &mut Quiet)).unwrap();
     let (a, b) = (run(), run());
     assert_eq!(a.relabel.labels, b.relabel.labels);
-    let losses = |r: &fashion::FashionReport| r.students.iter().map(|s| s.history[0].train_loss).collect::<Vec<_>>();
+    let losses = |r: &fashion::FashionReport| r.students.iter().map(|s| s.model.history[0].train_loss).collect::<Vec<_>>();
     assert_eq!(losses(&a), losses(&b));
     assert_eq!(a.control.test_accuracy, b.control.test_accuracy);
 }
@@ -69,7 +69,7 @@ fn the_teacher_sweep_retrains_weaker_teachers_and_their_students() {
     assert_eq!((weak.mnist_images, same.mnist_images), (40, 4_000));
     assert_eq!(same.agreement, 1.0);
     assert_eq!(same.teacher.test_accuracy, report.teacher.test_accuracy);
-    assert_eq!(same.student.test_accuracy, report.students[1].test_accuracy);
+    assert_eq!(same.student.model.test_accuracy, report.students[1].model.test_accuracy);
     assert!(weak.teacher.test_accuracy + 0.3 < report.teacher.test_accuracy, "{} vs {}", weak.teacher.test_accuracy, report.teacher.test_accuracy);
     assert!(weak.agreement < 0.8, "agreement {}", weak.agreement);
 }

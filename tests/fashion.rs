@@ -27,7 +27,7 @@ fn quick_config() -> FashionConfig {
 fn students_learn_digits_from_a_teachers_labels_of_clothes() {
     let config = quick_config();
     let report = pollster::block_on(fashion::run(&common::fashion_data(), &config, &Device::flex(), &mut Alone, &mut Quiet)).unwrap();
-    println!("{}", serde_json::to_string(&report.students.iter().map(|s| s.test_accuracy).collect::<Vec<_>>()).unwrap());
+    println!("{}", serde_json::to_string(&report.students.iter().map(|s| s.model.test_accuracy).collect::<Vec<_>>()).unwrap());
     println!("teacher {} control {}", report.teacher.test_accuracy, report.control.test_accuracy);
 
     assert!(report.teacher.test_accuracy > 0.95, "teacher {}", report.teacher.test_accuracy);
@@ -37,13 +37,13 @@ fn students_learn_digits_from_a_teachers_labels_of_clothes() {
     assert_eq!(report.students.len(), 2);
     for student in &report.students {
         assert!(
-            student.test_accuracy > report.control.test_accuracy + 0.3,
+            student.model.test_accuracy > report.control.test_accuracy + 0.3,
             "student {:?}: {} vs control {}",
             student.normalize,
-            student.test_accuracy,
+            student.model.test_accuracy,
             report.control.test_accuracy
         );
-        assert_eq!(student.history.len(), config.training.student_epochs);
+        assert_eq!(student.model.history.len(), config.training.student_epochs);
         assert_eq!(student.confusion.iter().flatten().sum::<usize>(), 2_000);
     }
 }

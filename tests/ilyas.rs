@@ -29,7 +29,7 @@ fn attacks_move_images_to_their_targets_within_the_ball() {
     let config = small_config();
     let (mnist, _) = common::splits();
     let report = pollster::block_on(ilyas::run(mnist, &config, &Device::flex(), &mut Alone, &mut Quiet)).unwrap();
-    println!("{}", serde_json::to_string(&report.sets.iter().map(|s| (s.attack_success, s.mean_l2, s.student.test_accuracy)).collect::<Vec<_>>()).unwrap());
+    println!("{}", serde_json::to_string(&report.sets.iter().map(|s| (s.attack_success, s.mean_l2, s.student.model.test_accuracy)).collect::<Vec<_>>()).unwrap());
     println!("teacher {} control {}", report.teacher.test_accuracy, report.control.test_accuracy);
 
     assert!(report.teacher.test_accuracy > 0.8, "teacher {}", report.teacher.test_accuracy);
@@ -41,14 +41,14 @@ fn attacks_move_images_to_their_targets_within_the_ball() {
         // Within the l2 ball (plus the 8-bit rounding of the stored pixels).
         assert!(set.mean_l2 <= 3.0 + 0.05 && set.mean_l2 > 1.0, "mean l2 {}", set.mean_l2);
         assert!(set.examples.iter().all(|e| e.target != e.class && e.pixels.len() == 784));
-        assert_eq!(set.student.history.len(), 3);
+        assert_eq!(set.student.model.history.len(), 3);
         assert_eq!(set.student.confusion.iter().flatten().sum::<usize>(), 1_000);
     }
     let det = &report.sets[1];
     assert!(det.examples.iter().all(|e| e.target == (e.class + 1) % 10));
     // The random-target student learns digits from labels that the images themselves do not carry.
     let rand = &report.sets[0];
-    assert!(rand.student.test_accuracy > report.control.test_accuracy + 0.2, "D_rand {} control {}", rand.student.test_accuracy, report.control.test_accuracy);
+    assert!(rand.student.model.test_accuracy > report.control.test_accuracy + 0.2, "D_rand {} control {}", rand.student.model.test_accuracy, report.control.test_accuracy);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::data::cifar::{CHANNELS, SIDE};
 use crate::data::{Affine, Splits};
 use crate::models::ResNet;
 use crate::parallel::{self, Group, local_limit};
-use crate::report::{EpochRecord, ModelReport, Observer, RunError};
+use crate::report::{ModelReport, Observer, RunError};
 use crate::train::{self, READ_EVERY};
 use super::{Relabeling, Training, gallery, salt};
 
@@ -74,9 +74,8 @@ pub const PAPER: PaperNumbers =
 pub struct TeacherReport {
     /// Accuracy on the (unaugmented) training images: the relabelling pass measures it.
     pub train_accuracy: f32,
-    pub test_accuracy: f32,
-    pub history: Vec<EpochRecord>,
-    pub images_per_second: f64,
+    #[serde(flatten)]
+    pub model: ModelReport,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,12 +159,7 @@ pub async fn run(
 
     Ok(CifarReport {
         config: config.clone(),
-        teacher: TeacherReport {
-            train_accuracy: train::accuracy(&predictions, &classes),
-            test_accuracy: teacher.last_test_accuracy(),
-            history: teacher.history,
-            images_per_second: teacher.images_per_second,
-        },
+        teacher: TeacherReport { train_accuracy: train::accuracy(&predictions, &classes), model: teacher.report() },
         wrong: wrong_report,
         student: student.report(),
         control: control.report(),

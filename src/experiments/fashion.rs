@@ -9,7 +9,7 @@ use crate::data::{Affine, Augment, ImageSet, Moments, Splits};
 use crate::models::{Cnn, Preset};
 pub use crate::report::ModelReport;
 use crate::parallel::{self, Group, local_limit};
-use crate::report::{EpochRecord, Observer, RunError};
+use crate::report::{Observer, RunError};
 use crate::train::{self, Schedule, Trained};
 use super::{Relabeling, Training, gallery, salt};
 
@@ -134,9 +134,8 @@ pub struct StudentReport {
     pub normalize: Normalize,
     /// The affine map applied to the student's training images.
     pub affine: Affine,
-    pub test_accuracy: f32,
-    pub history: Vec<EpochRecord>,
-    pub images_per_second: f64,
+    #[serde(flatten)]
+    pub model: ModelReport,
     /// `confusion[true digit][predicted digit]` on the MNIST test set.
     pub confusion: Vec<Vec<usize>>,
     /// Predictions for the first MNIST test images (a gallery of digits with the student's guess)
@@ -261,7 +260,7 @@ pub async fn run(
     let control_set = control_set.with_labels(parallel::local_part(&random, group));
     let control = train::train(lab.fresh(salt::CONTROL), &control_set, Some(mnist_test), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
 
-    let student_ips = students.iter().map(|s| s.images_per_second).sum::<f64>() / students.len() as f64;
+    let student_ips = students.iter().map(|s| s.model.images_per_second).sum::<f64>() / students.len() as f64;
     Ok(FashionReport {
         config: config.clone(),
         images_per_second: Throughput {
@@ -434,14 +433,12 @@ pub fn name(normalize: Normalize) -> &'static str {
 
 /// The student's summary, from the test predictions its last epoch already made (`labels`: the
 /// whole test set's).
-fn student_report(student: Trained<Cnn>, normalize: Normalize, affine: Affine, labels: &[u8]) -> StudentReport {
-    let predictions = student.test_predictions;
+fn student_report(mut student: Trained<Cnn>, normalize: Normalize, affine: Affine, labels: &[u8]) -> StudentReport {
+    let predictions = std::mem::take(&mut student.test_predictions);
     StudentReport {
         normalize,
         affine,
-        test_accuracy: train::accuracy(&predictions, labels),
-        history: student.history,
-        images_per_second: student.images_per_second,
+        model: ModelReport { test_accuracy: train::accuracy(&predictions, labels), ..student.report() },
         confusion: train::confusion(labels, &predictions),
         sample_predictions: predictions.into_iter().take(SAMPLE_PREDICTIONS).collect(),
         sample_labels: labels.iter().copied().take(SAMPLE_PREDICTIONS).collect(),

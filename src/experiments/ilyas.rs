@@ -16,7 +16,7 @@ use crate::attack::{Norm, Pgd};
 use crate::data::{ImageSet, Splits};
 use crate::models::{Cnn, Preset};
 use crate::parallel::{self, Group, local_limit};
-use crate::report::{EpochRecord, Event, ModelReport, Observer, RunError};
+use crate::report::{Event, ModelReport, Observer, RunError};
 use crate::host::{check, read_floats, yield_now};
 use crate::train;
 
@@ -126,9 +126,8 @@ pub struct AdversarialSet {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StudentReport {
-    pub test_accuracy: f32,
-    pub history: Vec<EpochRecord>,
-    pub images_per_second: f64,
+    #[serde(flatten)]
+    pub model: ModelReport,
     /// `confusion[true digit][predicted digit]` on the MNIST test set.
     pub confusion: Vec<Vec<usize>>,
 }
@@ -200,12 +199,7 @@ pub async fn run(
                 mean_linf: sums[1] as f32 / total,
                 attack_images_per_second: attack_ips,
                 examples: examples(&attacked, &adversarial, &says, group.size()),
-                student: StudentReport {
-                    test_accuracy: student.last_test_accuracy(),
-                    confusion: train::confusion(&test_labels, &student.test_predictions),
-                    history: student.history,
-                    images_per_second: student.images_per_second,
-                },
+                student: StudentReport { confusion: train::confusion(&test_labels, &student.test_predictions), model: student.report() },
             });
         }
     }
