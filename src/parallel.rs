@@ -112,6 +112,11 @@ pub fn owner(i: usize, size: usize) -> usize {
     i % size
 }
 
+/// Where item `i` of a set sits in replica `rank`'s shard of it (none: another replica holds it).
+pub fn shard_position(i: usize, rank: usize, size: usize) -> Option<usize> {
+    (owner(i, size) == rank).then_some(i / size)
+}
+
 /// The indices, among the first `len`, of the items that fall to `rank` of `size`.
 pub fn local_indices(len: usize, rank: usize, size: usize) -> impl Iterator<Item = usize> {
     (0..len).filter(move |&i| owner(i, size) == rank)

@@ -291,10 +291,13 @@ impl Lab {
         Ok(())
     }
 
-    /// Pixels of image `index` of this worker's shard of a set (`"mnist-test"`, `"mnist-train"`,
-    /// `"fashion"` or `"cifar-train"`), for galleries: one plane per channel.
-    pub fn image(&self, set: &str, index: usize) -> Result<Vec<u8>, JsValue> {
-        let pick = |s: &ImageSet| (index < s.len()).then(|| s.image(index).to_vec());
+    /// Pixels of image `index` of a set (`"mnist-test"`, `"mnist-train"`, `"fashion"` or
+    /// `"cifar-train"`; its index over all workers), for galleries: one plane per channel.
+    /// Undefined where another worker's shard holds it.
+    pub fn image(&self, set: &str, index: usize) -> Result<Option<Vec<u8>>, JsValue> {
+        let Workers { rank, size, .. } = *self.workers.borrow();
+        let Some(local) = parallel::shard_position(index, rank, size) else { return Ok(None) };
+        let pick = |s: &ImageSet| (local < s.len()).then(|| s.image(local).to_vec());
         let found = match set {
             "mnist-test" => self.mnist.borrow().as_ref().and_then(|m| pick(&m.test)),
             "mnist-train" => self.mnist.borrow().as_ref().and_then(|m| pick(&m.train)),
@@ -302,7 +305,7 @@ impl Lab {
             "cifar-train" => self.cifar.borrow().as_ref().and_then(|c| pick(&c.train)),
             _ => None,
         };
-        found.ok_or_else(|| error(format!("no image {index} in '{set}'")))
+        found.map(Some).ok_or_else(|| error(format!("no image {index} in '{set}'")))
     }
 
     /// Runs the MNIST → FashionMNIST experiment; `on_event` receives progress events. Resolves to

@@ -140,14 +140,10 @@ export class Pool {
     return this.everyone({ type: 'run', experiment, config: toy ? config : { ...config, workers: this.size } }, onEvent, toy);
   }
 
-  /** Pixels of the images at `indices` of a set, each from the worker whose shard holds it. */
+  /** Pixels of the images at `indices` of a set: each worker answers for those of its shard. */
   async images(set, indices) {
-    const asked = this.workers.map(() => []);
-    indices.forEach((i) => asked[i % this.size].push(Math.floor(i / this.size)));
-    const replies = await Promise.all(this.workers.map((worker, rank) =>
-      asked[rank].length ? this.request(worker, { type: 'images', set, indices: asked[rank] }) : { result: [] }));
-    const next = replies.map(() => 0);
-    return indices.map((i) => replies[i % this.size].result[next[i % this.size]++]);
+    const replies = await Promise.all(this.workers.map((worker) => this.request(worker, { type: 'images', set, indices })));
+    return indices.map((_, k) => replies.find((reply) => reply.result[k])?.result[k]);
   }
 
   /** Each worker's wasm memory, in bytes (it grows to its peak and stays there). */
