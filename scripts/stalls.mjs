@@ -11,7 +11,7 @@ async function teacherSeconds(lab, config) {
   let started = null;
   let seconds = null;
   try {
-    await lab.runFashion(config, (e) => {
+    await lab.run('fashion', config, (e) => {
       if (e.kind !== 'phase') return;
       if (e.phase === 'teacher') started = performance.now();
       else if (seconds === null) {

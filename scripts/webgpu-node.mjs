@@ -67,7 +67,7 @@ async function loadData(lab) {
 
 async function train(lab, config) {
   const started = performance.now();
-  const report = await lab.runFashion(config, (e) => {
+  const report = await lab.run('fashion', config, (e) => {
     if (e.kind === 'epoch' && e.record.test_accuracy != null) console.log(`  ${e.phase} epoch ${e.record.epoch}: test ${(100 * e.record.test_accuracy).toFixed(2)}%`);
   });
   const ips = report.images_per_second;
@@ -136,7 +136,7 @@ async function count(lab, { presets = 'classic', batches = '64,256', steps = '6,
         // The smallest run around the teacher: one student step each, a test set of one batch.
         const run = async (teacherSteps) => {
           const before = { ...counts, seconds: await mainThreadSeconds() };
-          await lab.runFashion({
+          await lab.run('fashion', {
             ...config, preset, batch_size, gpu_batch_size: null, replay: mode === 'replayed', teacher_epochs: 1, student_epochs: 1, control_epochs: 1,
             mnist_train_limit: teacherSteps * batch_size, fashion_train_limit: batch_size, control_limit: batch_size, mnist_test_limit: batch_size,
           }, () => {});

@@ -16,11 +16,11 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::data::{ImageSet, Splits, cifar};
 use crate::experiments;
-use crate::experiments::cifar::{self as cifar_experiment, CifarConfig};
-use crate::experiments::fashion::{self, FashionConfig, FashionData};
-use crate::experiments::ilyas::{self, IlyasConfig};
+use crate::experiments::cifar as cifar_experiment;
+use crate::experiments::fashion::{self, FashionData};
+use crate::experiments::ilyas;
 #[cfg(feature = "cpu")]
-use crate::experiments::toy::{self, ToyConfig};
+use crate::experiments::toy;
 use crate::parallel::{self, Group};
 use crate::report::{Event, Observer, RunError};
 
@@ -308,47 +308,39 @@ impl Lab {
         found.map(Some).ok_or_else(|| error(format!("no image {index} in '{set}'")))
     }
 
-    /// Runs the MNIST → FashionMNIST experiment; `on_event` receives progress events. Resolves to
-    /// the report (the CLI's JSON shape).
-    #[wasm_bindgen(js_name = runFashion)]
-    pub fn run_fashion(&self, config: JsValue, on_event: Function) -> Promise {
-        let (device, mnist, fashion, mut workers) = (self.device.clone(), self.mnist.clone(), self.fashion.clone(), self.workers.borrow().clone());
+    /// Runs `experiment` (`"fashion"`, `"toy"`, `"cifar"` or `"ilyas"`) with `config` (partial:
+    /// completed from the experiment's `Default`) on the loaded data; `on_event` receives progress
+    /// events. Resolves to the report (the CLI's JSON shape). The toy runs on the CPU, in one
+    /// worker: its networks are so small that a GPU round trip per step costs far more than the
+    /// arithmetic.
+    pub fn run(&self, experiment: String, config: JsValue, on_event: Function) -> Promise {
+        let (device, mut workers) = (self.device.clone(), self.workers.borrow().clone());
+        let (mnist, fashion, cifar) = (self.mnist.clone(), self.fashion.clone(), self.cifar.clone());
         let mut observer = self.observer(Some(on_event));
         future_to_promise(async move {
-            let config: FashionConfig = parse_config(config)?;
+            let observer = &mut observer;
+            #[cfg(feature = "cpu")]
+            if experiment == "toy" {
+                return to_js(&toy::run(&parse_config(config)?, &Device::flex(), observer).await.map_err(run_error)?);
+            }
             let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
-            let (mnist, fashion_train) = (loaded(&mnist, "MNIST")?, loaded(&fashion, "FashionMNIST")?);
-            let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
-            let report = fashion::run(&data, &config, &device, &mut workers, &mut observer).await.map_err(run_error)?;
-            to_js(&report)
-        })
-    }
-
-    /// Runs the CIFAR-10 experiment on the loaded batches; resolves to the report.
-    #[wasm_bindgen(js_name = runCifar)]
-    pub fn run_cifar(&self, config: JsValue, on_event: Function) -> Promise {
-        let (device, data, mut workers) = (self.device.clone(), self.cifar.clone(), self.workers.borrow().clone());
-        let mut observer = self.observer(Some(on_event));
-        future_to_promise(async move {
-            let config: CifarConfig = parse_config(config)?;
-            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
-            let data = loaded(&data, "CIFAR-10")?;
-            let report = cifar_experiment::run(&data, &config, &device, &mut workers, &mut observer).await.map_err(run_error)?;
-            to_js(&report)
-        })
-    }
-
-    /// Runs Ilyas et al.'s D_rand / D_det experiment on the loaded MNIST; resolves to the report.
-    #[wasm_bindgen(js_name = runIlyas)]
-    pub fn run_ilyas(&self, config: JsValue, on_event: Function) -> Promise {
-        let (device, mnist, mut workers) = (self.device.clone(), self.mnist.clone(), self.workers.borrow().clone());
-        let mut observer = self.observer(Some(on_event));
-        future_to_promise(async move {
-            let config: IlyasConfig = parse_config(config)?;
-            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
-            let mnist = loaded(&mnist, "MNIST")?;
-            let report = ilyas::run(&mnist, &config, &device, &mut workers, &mut observer).await.map_err(run_error)?;
-            to_js(&report)
+            let (device, group) = (&device, &mut workers);
+            match experiment.as_str() {
+                "fashion" => {
+                    let (mnist, fashion_train) = (loaded(&mnist, "MNIST")?, loaded(&fashion, "FashionMNIST")?);
+                    let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
+                    to_js(&fashion::run(&data, &parse_config(config)?, device, group, observer).await.map_err(run_error)?)
+                }
+                "cifar" => {
+                    let cifar = loaded(&cifar, "CIFAR-10")?;
+                    to_js(&cifar_experiment::run(&cifar, &parse_config(config)?, device, group, observer).await.map_err(run_error)?)
+                }
+                "ilyas" => {
+                    let mnist = loaded(&mnist, "MNIST")?;
+                    to_js(&ilyas::run(&mnist, &parse_config(config)?, device, group, observer).await.map_err(run_error)?)
+                }
+                other => Err(error(format!("this module cannot run '{other}' (it was built for {MODULE})"))),
+            }
         })
     }
 
@@ -367,19 +359,6 @@ impl Lab {
                 other => return Err(error(format!("cannot measure '{other}'"))),
             };
             Ok(JsValue::from_f64(speed.map_err(run_error)?))
-        })
-    }
-
-    /// Runs the 2-D toy experiment, always on the CPU and in one worker: its networks are so small
-    /// that a GPU round trip per step costs far more than the arithmetic.
-    #[cfg(feature = "cpu")]
-    #[wasm_bindgen(js_name = runToy)]
-    pub fn run_toy(&self, config: JsValue, on_event: Function) -> Promise {
-        let mut observer = self.observer(Some(on_event));
-        future_to_promise(async move {
-            let config: ToyConfig = parse_config(config)?;
-            let report = toy::run(&config, &Device::flex(), &mut observer).await.map_err(run_error)?;
-            to_js(&report)
         })
     }
 

@@ -36,8 +36,6 @@ function watchDevices() {
   };
 }
 
-const RUNS = { fashion: 'runFashion', toy: 'runToy', cifar: 'runCifar', ilyas: 'runIlyas' };
-
 async function handle(msg) {
   switch (msg.type) {
     case 'init': {
@@ -65,7 +63,7 @@ async function handle(msg) {
     case 'run': {
       group.begin(msg.run);
       const onEvent = msg.events ? (event) => postMessage({ type: 'event', id: msg.id, event }) : () => {};
-      return { result: await lab[RUNS[msg.experiment]](msg.config, onEvent) };
+      return { result: await lab.run(msg.experiment, msg.config, onEvent) };
     }
     case 'images':
       return { result: msg.indices.map((i) => lab.image(msg.set, i)) };
