@@ -354,12 +354,11 @@ impl Lab<'_> {
         let mnist_images = parallel::total(group, subset.len()).await?;
         let phase = format!("teacher on {mnist_images} digits");
         let teacher = train::train(self.fresh(salt::TEACHER), &subset, Some(&self.mnist_test), &self.teacher_schedule(), &phase, self.device, group, observer).await?;
-        let local_labels = train::predict(&teacher.model, &self.fashion, 256, self.device, Some("relabel"), observer).await?;
-        let own = parallel::gather(group, &local_labels).await?;
-        let agreement = train::accuracy(&own, labels);
+        let own = super::relabel(&teacher.model, &self.fashion, self.device, group, observer).await?;
+        let agreement = train::accuracy(&own.labels, labels);
         let phase = format!("student of the {mnist_images}-digit teacher");
         let stream = salt::STUDENT + 1;
-        let student = self.student(&teacher.model, &self.fashion.with_labels(local_labels), self.config.normalize, stream, &phase, group, observer).await?;
+        let student = self.student(&teacher.model, &self.fashion.with_labels(own.local), self.config.normalize, stream, &phase, group, observer).await?;
         Ok(TeacherPoint { mnist_images, teacher: teacher.report(), agreement, student })
     }
 }
