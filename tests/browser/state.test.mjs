@@ -34,8 +34,8 @@ test('the fashion config names the model as the Rust config does', () => {
   assert.equal(config.student_balance, 0.5);
   assert.equal(fashionConfig(readState('')).student_balance, 0);
   assert.equal(fashionConfig(readState('?preset=article&student_balance=0')).student_balance, 0);
-  // The GPU recipe's batch: 256 at the article's scale, where it was validated; the CPU's in quick runs.
-  assert.equal(config.gpu_batch_size, 256);
+  // The GPU recipe's batch: 128 at the article's scale, where it was validated; the CPU's in quick runs.
+  assert.equal(config.gpu_batch_size, 128);
   assert.equal(fashionConfig(readState('')).gpu_batch_size, 64);
 });
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/webgpu-node.mjs');
-// At the CPU's batch: the GPU recipe's 256 would leave 3,000 digits a dozen steps.
+// At the CPU's batch: the GPU recipe's 128 would leave 3,000 digits two dozen steps.
 const TINY = ['preset=fast', 'learning_rate=0.004', 'gpu_batch_size=64', 'teacher_epochs=1', 'student_epochs=1', 'control_epochs=1',
   'mnist_train_limit=3000', 'fashion_train_limit=500', 'mnist_test_limit=500', 'control_limit=200'];
 
