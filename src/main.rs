@@ -41,6 +41,8 @@ enum Command {
     /// Converts a CIFAR-10 image-folder tree (train/<class>/*.jpg, test/<class>/*.jpg) into the
     /// official binary format (scripts/fetch-data cifar uses it).
     ConvertCifar(ConvertArgs),
+    /// Prints the page's presets (each section's starting config) as the ES module www/presets.js.
+    Presets,
 }
 
 #[derive(Args)]
@@ -217,6 +219,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(report)
             };
             over_seeds(&args.common, args.config, |c| &mut c.training, run, print_ilyas, ilyas_figures)
+        }
+        Command::Presets => {
+            print!("{}", experiments::page_presets_module());
+            Ok(())
         }
         Command::ConvertCifar(args) => {
             let written = cifar::convert_tree(&args.from, &args.to, args.seed).map_err(|e| e.to_string())?;

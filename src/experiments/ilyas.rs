@@ -81,6 +81,22 @@ impl Default for IlyasConfig {
     }
 }
 
+impl IlyasConfig {
+    /// The page's D_rand / D_det section at browser scale: the fast CNN, its teacher one epoch on
+    /// 10,000 digits; 2,000 images attacked; students 3 epochs, control 1; 2,000 test digits.
+    pub fn page() -> Self {
+        let quick = super::fashion::FashionConfig::quick();
+        Self {
+            training: Training { teacher_epochs: 1, student_epochs: 3, control_epochs: 1, ..quick.training },
+            preset: Preset::Fast,
+            mnist_train_limit: Some(10_000),
+            attack_limit: Some(2_000),
+            mnist_test_limit: Some(2_000),
+            ..Self::default()
+        }
+    }
+}
+
 /// Ilyas et al.'s CIFAR-10 figures (ResNet-50, l2 PGD, ε = 0.5, 100 steps of 0.1): their students'
 /// test accuracy on D_rand and D_det.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -182,6 +182,23 @@ fn fresh_replica<M: Module>(device: &Device, seed: u64, salt: u64, (rank, size):
     model
 }
 
+/// The configs the page's sections start from, written once, here: the page reads them from
+/// `www/presets.js`, which `wrong-labels presets` writes (a test fails when it is stale).
+pub fn page_presets() -> serde_json::Value {
+    serde_json::json!({
+        "fashion": { "quick": fashion::FashionConfig::quick(), "article": fashion::FashionConfig::article() },
+        "toy": toy::ToyConfig::page(),
+        "cifar": cifar::CifarConfig::page(),
+        "ilyas": ilyas::IlyasConfig::page(),
+    })
+}
+
+/// `www/presets.js`: [`page_presets`] as an ES module.
+pub fn page_presets_module() -> String {
+    let json = serde_json::to_string_pretty(&page_presets()).expect("configs serialize");
+    format!("// The page's presets, written by `cargo run --release -- presets > www/presets.js` from\n// src/experiments/ (a test fails when this file is stale): edit them there.\nexport default {json};\n")
+}
+
 /// A teacher's labels for a training set, from one relabelling pass over every replica's shard.
 struct Relabeling {
     /// This replica's shard's labels.
@@ -255,6 +272,14 @@ mod tests {
         for bad in [json!({ "bacth_size": 32 }), json!({ "batch_size": "32" }), json!({ "batch_size": 0.5 }), json!([1])] {
             assert!(matches!(complete::<fashion::FashionConfig>(bad.clone()), Err(RunError::Config(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_pages_presets_file_is_current() {
+        assert!(
+            include_str!("../../www/presets.js") == page_presets_module(),
+            "www/presets.js is stale: run `cargo run --release -- presets > www/presets.js`"
+        );
     }
 
     #[test]

@@ -52,6 +52,13 @@ pub struct ToyConfig {
     pub grid: usize,
 }
 
+impl ToyConfig {
+    /// The page's toy section: one seed at a time (the page's seed, 1), which the page can step.
+    pub fn page() -> Self {
+        Self { runs: 1, first_seed: 1, ..Self::default() }
+    }
+}
+
 impl Default for ToyConfig {
     fn default() -> Self {
         Self {

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SETTINGS, DEFAULTS, PRESETS, parseState, parseSetting, config, fashionConfig, toyConfig, fashionSeconds, cifarConfig, cifarSeconds, ilyasConfig, ilyasSeconds } from '../../www/state.js';
+import RUST_PRESETS from '../../www/presets.js';
 
 /** The settings a query gives (what `parseState` keeps of it). */
 const readState = (search) => parseState(search).state;
@@ -54,10 +55,22 @@ test('the CIFAR-10 estimate spans a strong and a weak teacher', () => {
 });
 
 test('every default is a valid value of its setting', () => {
-  for (const { name, value } of SETTINGS) assert.deepEqual(parseSetting(name, String(value)), { value }, name);
+  for (const { name } of SETTINGS) assert.deepEqual(parseSetting(name, String(DEFAULTS[name])), { value: DEFAULTS[name] }, name);
   for (const [preset, values] of Object.entries(PRESETS)) {
     for (const [name, value] of Object.entries(values)) assert.deepEqual(parseSetting(name, String(value)), { value }, `${preset}.${name}`);
   }
+});
+
+test('the defaults are Rust\'s presets: a setting that fills several configs has one default in all', () => {
+  const starts = { ...RUST_PRESETS, fashion: RUST_PRESETS.fashion.quick };
+  const tidy = (v) => (typeof v === 'number' ? +v.toPrecision(7) : v);
+  for (const row of SETTINGS) {
+    const fields = ['fashion', 'toy', 'cifar', 'ilyas'].filter((e) => row[e]);
+    assert.equal('value' in row, !fields.length, `${row.name}: a default of its own only where no Rust field has one`);
+    for (const e of fields) assert.deepEqual(tidy(starts[e][row[e]]), DEFAULTS[row.name], `${row.name} in ${e}`);
+  }
+  assert.equal(DEFAULTS.lr, RUST_PRESETS.fashion.quick.learning_rate);
+  assert.equal(PRESETS.article.teacher_epochs, RUST_PRESETS.fashion.article.teacher_epochs);
 });
 
 test('a bad URL setting is named, and keeps its default', () => {
