@@ -51,7 +51,7 @@ export const SETTINGS = [
   { name: 'cifar_train_limit', min: 1, max: 50000, label: 'training images', forms: ['cifar'], cifar: 'train_limit' },
   { name: 'cifar_test_limit', min: 1, max: 10000, label: 'test images', forms: ['cifar'], cifar: 'test_limit' },
   { name: 'cifar_batch_size', min: 1, max: 1024, label: 'batch', forms: ['cifar'], cifar: 'batch_size' },
-  // D_rand / D_det at browser scale: the fast CNN, 2,000 attacked images (README).
+  // D_rand / D_det at browser scale: the fast CNN, 2,000 attacked images (docs/results.md).
   { name: 'ilyas_epsilons', label: 'attack radius ε (l2)', forms: ['ilyas'], ilyas: 'epsilons', options: [[[1]], [[2]], [[3]], [[4]], [[1, 2, 3, 4], '1, 2, 3, 4 (a sweep: four times as long)']] },
   { name: 'ilyas_steps', min: 1, max: 200, label: 'attack steps', forms: ['ilyas'], ilyas: 'steps' },
   { name: 'ilyas_attack_limit', min: 1, max: 60000, label: 'attacked images', forms: ['ilyas'], ilyas: 'attack_limit' },

@@ -41,7 +41,7 @@ impl Default for CifarConfig {
                 control_epochs: 5,
                 batch_size: 128,
                 learning_rate: 1e-3,
-                // The README's CIFAR-10 figures were measured without a warm-up.
+                // The CIFAR-10 figures of docs/results.md were measured without a warm-up.
                 warmup: 0.0,
                 augment: true,
                 seed: 1,

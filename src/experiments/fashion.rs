@@ -71,7 +71,7 @@ pub struct FashionConfig {
     pub teacher_shift: usize,
     /// Weigh each digit in the students' loss by its share of the teacher's labels to the power
     /// −B (0: the article's plain loss). The teacher calls few clothes a 7 or a 9, so its students
-    /// read those digits worst; ½ lifted the students 2–5 points at full scale (README).
+    /// read those digits worst; ½ lifted the students 2–5 points at full scale (docs/results.md).
     #[cfg_attr(feature = "cli", arg(long, value_name = "B"))]
     #[serde(default)]
     pub student_balance: f64,

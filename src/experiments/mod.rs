@@ -66,7 +66,7 @@ pub struct Training {
 impl Training {
     /// The settings a run on `device` trains with. A replayed step costs the host about the same
     /// whatever its batch, so on a GPU a larger batch keeps the GPU busy: the GPU recipe
-    /// (`gpu_batch_size`), validated natively at the article preset's scale (README, "The GPU
+    /// (`gpu_batch_size`), validated natively at the article preset's scale (docs/gpu.md, "The GPU
     /// recipe").
     pub fn on(&self, device: &Device) -> Training {
         match self.gpu_batch_size {
