@@ -122,7 +122,6 @@ pub struct CifarReport {
     pub seconds: f64,
 }
 
-
 /// Runs the experiment on `device`, split over the replicas of `group` (see [`crate::parallel`]).
 pub async fn run(
     data: &Splits,

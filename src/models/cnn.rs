@@ -59,16 +59,21 @@ pub struct Cnn {
 }
 
 impl Cnn {
-    /// The smallest image side the network takes: each 3×3 convolution takes 2 pixels, each pool
-    /// halves, and at least one pixel must be left.
+    /// The side of the feature maps that reach the dense layer from `side`×`side` images: a valid
+    /// 3×3 convolution shrinks each side by 2, a pool halves it (0: the images are too small).
+    fn pooled_side(shape: CnnShape, side: usize) -> usize {
+        let conv = |s: usize| s.saturating_sub(2);
+        if shape.pool_first { conv(conv(side) / 2) / 2 } else { conv(conv(side)) / 2 }
+    }
+
+    /// The smallest image side the network takes: the one that leaves a pixel for the dense layer.
     pub fn smallest_side(shape: CnnShape) -> usize {
-        if shape.pool_first { 10 } else { 6 }
+        (1..).find(|&side| Self::pooled_side(shape, side) > 0).expect("a large enough side leaves a pixel")
     }
 
     /// A fresh network for `side`×`side` images (at least [`Cnn::smallest_side`]).
     pub fn new(shape: CnnShape, side: usize, classes: usize, device: &Device) -> Self {
-        // A valid 3×3 convolution shrinks each side by 2, a pool halves it.
-        let pooled = if shape.pool_first { ((side - 2) / 2 - 2) / 2 } else { (side - 4) / 2 };
+        let pooled = Self::pooled_side(shape, side);
         Self {
             pool_first: shape.pool_first,
             conv1: Conv2dConfig::new([1, shape.conv1], [3, 3]).init(device),
@@ -123,4 +128,24 @@ impl Cnn {
 fn masked(x: Tensor<2>, noise: Tensor<1>, prob: f64) -> Tensor<2> {
     let keep = noise.reshape(x.dims()).greater_elem(prob).float().div_scalar(1.0 - prob);
     x * keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smallest_side_leaves_the_dense_layer_one_pixel() {
+        let device = Device::flex();
+        for (preset, smallest) in [(Preset::Classic, 6), (Preset::Small, 6), (Preset::Fast, 10)] {
+            assert_eq!(Cnn::smallest_side(preset.shape()), smallest, "{preset:?}");
+            let model = Cnn::new(preset.shape(), smallest, 10, &device);
+            let logits = model.forward(Tensor::zeros([2, 1, smallest, smallest], &device));
+            assert_eq!(logits.dims(), [2, 10], "{preset:?}");
+            assert_eq!(Cnn::pooled_side(preset.shape(), smallest - 1), 0, "{preset:?}");
+        }
+        // MNIST's 28 pixels: 12 before the dense layer, or 5 with a pool first.
+        assert_eq!(Cnn::pooled_side(Preset::Classic.shape(), 28), 12);
+        assert_eq!(Cnn::pooled_side(Preset::Fast.shape(), 28), 5);
+    }
 }
