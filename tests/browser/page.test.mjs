@@ -85,6 +85,13 @@ test('the default run (?autorun=1) shows the effect: students far above the cont
     assert.equal(await page.locator('#relabel-gallery canvas').count(), report.relabel.examples.length);
     assert.equal(await page.locator('#prediction-gallery canvas').count(), 48);
     await page.screenshot({ path: `${SHOTS}/page-cpu.png`, fullPage: true });
+    // On a phone's width the results fit: wide tables scroll on their own, the page does not.
+    await page.setViewportSize({ width: 375, height: 800 });
+    // (The charts follow the width a moment later.)
+    const fits = () => document.documentElement.scrollWidth <= 375;
+    await page.waitForFunction(fits, null, { timeout: 5000 }).catch(() => {});
+    assert.ok(await page.evaluate(fits), `the page scrolls sideways at 375 px: ${await page.evaluate(() => [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > 375 && e.getClientRects().length).map((e) => `${e.tagName}#${e.id}.${e.className}`).slice(0, 4))}`);
     assert.deepEqual(otherOrigins(requests, server.url), [], 'requests to other origins');
     assert.deepEqual(errors, [], 'console errors and CSP violations');
   } finally {
