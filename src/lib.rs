@@ -12,3 +12,12 @@ pub mod report;
 pub mod train;
 #[cfg(target_family = "wasm")]
 pub mod web;
+
+/// The backend's random generator (initialization, dropout) is one per process, so unit tests
+/// that draw from it while another seeds and compares would see each other's draws: they take
+/// turns through this lock.
+#[cfg(test)]
+pub(crate) fn rng_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}

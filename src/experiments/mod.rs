@@ -284,6 +284,7 @@ mod tests {
 
     #[test]
     fn replicas_start_from_the_same_weights() {
+        let _turn = crate::rng_turn();
         let device = Device::flex();
         let build = |d: &Device| Cnn::new(Preset::Small.shape(), 28, 10, d);
         let first = fresh_replica(&device, 1, 0, (0, 2), build);

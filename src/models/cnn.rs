@@ -136,6 +136,7 @@ mod tests {
 
     #[test]
     fn the_smallest_side_leaves_the_dense_layer_one_pixel() {
+        let _turn = crate::rng_turn();
         let device = Device::flex();
         for (preset, smallest) in [(Preset::Classic, 6), (Preset::Small, 6), (Preset::Fast, 10)] {
             assert_eq!(Cnn::smallest_side(preset.shape()), smallest, "{preset:?}");
