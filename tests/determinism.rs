@@ -73,3 +73,87 @@ fn the_teacher_sweep_retrains_weaker_teachers_and_their_students() {
     assert!(weak.teacher.test_accuracy + 0.3 < report.teacher.test_accuracy, "{} vs {}", weak.teacher.test_accuracy, report.teacher.test_accuracy);
     assert!(weak.agreement < 0.8, "agreement {}", weak.agreement);
 }
+
+/// A small attack-and-train run through the command line gives the same report, timings aside, on
+/// 1 and 3 threads and, under QEMU's user-mode emulation of a CPU without AVX-512 (x86-64-v3,
+/// Haswell), at the other SIMD level of a machine that has it. What is left that moves the bits
+/// from machine to machine, the L1 cache's geometry (gemm's blocks), is in docs/determinism.md.
+#[test]
+fn a_run_repeats_bit_for_bit_on_any_thread_count_and_simd_level() {
+    let folder = tempfile::tempdir().unwrap();
+    let data = folder.path();
+    write_mnist_head(&data.join("mnist"), 160, 64);
+    let run = |launcher: &[&str], threads: &str| {
+        let out_file = data.join(format!("report-{}-{threads}.json", launcher.len()));
+        let (program, prefix) = match launcher {
+            [] => (env!("CARGO_BIN_EXE_wrong-labels"), vec![]),
+            [first, rest @ ..] => (*first, rest.iter().copied().chain([env!("CARGO_BIN_EXE_wrong-labels")]).collect()),
+        };
+        let out = std::process::Command::new(program)
+            .args(prefix)
+            .args(["ilyas", "--preset", "small", "--teacher-epochs", "1", "--student-epochs", "1", "--control-epochs", "1", "--steps", "3"])
+            .args(["--attack-limit", "64", "--data"])
+            .arg(data)
+            .arg("--out")
+            .arg(&out_file)
+            .arg("--plot")
+            .arg(out_file.with_extension("png"))
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e} (scripts/test installs qemu-user)"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        without_timings(serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap())
+    };
+    let native = run(&[], "1");
+    assert_eq!(first_difference(&native, &run(&[], "3")), None, "1 thread against 3");
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        let haswell = run(&["qemu-x86_64", "-cpu", "Haswell"], "2");
+        assert_eq!(first_difference(&native, &haswell), None, "this CPU against an emulated Haswell (AVX2, no AVX-512)");
+    }
+}
+
+/// Where two reports first differ, and how.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+            x.iter().find_map(|(k, v)| y.get(k).map_or(Some(format!(".{k}: missing")), |w| first_difference(v, w).map(|d| format!(".{k}{d}"))))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x.iter().zip(y).enumerate().find_map(|(i, (v, w))| first_difference(v, w).map(|d| format!("[{i}]{d}"))),
+        _ if a == b => None,
+        _ => Some(format!(": {a} against {b}")),
+    }
+}
+
+/// The first `train` and `test` MNIST images and labels as IDX files: loading all of MNIST takes
+/// minutes under emulation.
+fn write_mnist_head(dir: &std::path::Path, train: usize, test: usize) {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).unwrap();
+    let (mnist, _) = common::splits();
+    let idx = |magic: u32, dims: &[usize], bytes: &[u8]| {
+        let mut header = magic.to_be_bytes().to_vec();
+        dims.iter().for_each(|&d| header.extend((d as u32).to_be_bytes()));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&header).unwrap();
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    for (set, n, prefix) in [(&mnist.train, train, "train"), (&mnist.test, test, "t10k")] {
+        let head = set.head(Some(n));
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte.gz")), idx(0x0803, &[n, 28, 28], &head.pixel_bytes())).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), idx(0x0801, &[n], &head.labels)).unwrap();
+    }
+}
+
+/// A report with its timings taken out: what must repeat.
+fn without_timings(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter().filter(|(k, _)| !matches!(k.as_str(), "seconds" | "images_per_second" | "attack_images_per_second")).map(|(k, v)| (k, without_timings(v))).collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_timings).collect()),
+        other => other,
+    }
+}

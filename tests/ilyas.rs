@@ -43,6 +43,11 @@ fn attacks_move_images_to_their_targets_within_the_ball() {
         assert!(set.examples.iter().all(|e| e.target != e.class && e.pixels.len() == 784));
         assert_eq!(set.student.model.history.len(), 3);
         assert_eq!(set.student.confusion.iter().flatten().sum::<usize>(), 1_000);
+        // The attack's confusion counts every attacked image once; its diagonal is the success.
+        let attacked = set.attack_confusion.iter().flatten().sum::<usize>();
+        let hit = (0..10).map(|t| set.attack_confusion[t][t]).sum::<usize>();
+        assert_eq!(attacked, config.attack_limit.unwrap());
+        assert_eq!(hit as f32 / attacked as f32, set.attack_success);
     }
     let det = &report.sets[1];
     assert!(det.examples.iter().all(|e| e.target == (e.class + 1) % 10));

@@ -129,6 +129,9 @@ pub struct AdversarialSet {
     /// Share of the attacked images (as stored: 8-bit pixels) that the teacher classifies as their
     /// target.
     pub attack_success: f32,
+    /// `attack_confusion[target][teacher's answer]` over the attacked images: the attack's
+    /// success target by target.
+    pub attack_confusion: Vec<Vec<usize>>,
     /// Mean l2 and l∞ distance of the stored images from the originals, in pixel units.
     pub mean_l2: f32,
     pub mean_linf: f32,
@@ -211,6 +214,7 @@ pub async fn run(
                 epsilon,
                 step_size: step,
                 attack_success: train::parallel_accuracy(&says, &chosen, group).await?,
+                attack_confusion: train::confusion(&parallel::gather(group, &chosen).await?, &parallel::gather(group, &says).await?),
                 mean_l2: sums[0] as f32 / total,
                 mean_linf: sums[1] as f32 / total,
                 attack_images_per_second: attack_ips,
