@@ -10,6 +10,7 @@ pub mod parallel;
 pub mod replay;
 pub mod report;
 pub mod train;
+pub mod trained;
 #[cfg(target_family = "wasm")]
 pub mod web;
 

@@ -18,6 +18,7 @@ use wrong_labels::experiments::ilyas::{self, IlyasConfig, IlyasReport};
 use wrong_labels::experiments::toy::{self, ToyConfig, ToyReport};
 use wrong_labels::parallel::Alone;
 use wrong_labels::report::{Event, Observer, RunError, Spread};
+use wrong_labels::trained::TrainedCnn;
 
 #[derive(Parser)]
 #[command(version, about = "Learning from incorrectly labeled data (Wallace, Distill 2019)")]
@@ -41,8 +42,23 @@ enum Command {
     /// Converts a CIFAR-10 image-folder tree (train/<class>/*.jpg, test/<class>/*.jpg) into the
     /// official binary format (scripts/fetch-data cifar uses it).
     ConvertCifar(ConvertArgs),
+    /// Scores a model file (the page's "Download", or --save-models) on the MNIST test set.
+    Eval(EvalArgs),
     /// Prints the page's presets (each section's starting config) as the ES module www/presets.js.
     Presets,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Folder holding mnist/ (see scripts/fetch-data).
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Score it on only the first N MNIST test images (the page's runs test on the first 2,000).
+    #[arg(long)]
+    mnist_test_limit: Option<usize>,
 }
 
 #[derive(Args)]
@@ -89,6 +105,11 @@ struct Common {
     /// range of each headline figure (the report then holds every run and the spreads).
     #[arg(long, default_value_t = 1)]
     seeds: u64,
+    /// Write each model the run trains (teacher, students, control) into this folder, as a file
+    /// that `wrong-labels eval` scores and the page loads (fashion and ilyas; with --seeds, the
+    /// last seed's).
+    #[arg(long, value_name = "DIR")]
+    save_models: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -184,7 +205,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let data = FashionData { mnist: &mnist, fashion_train: &fashion_train };
             let plot = &args.plot;
             let run = |config: &FashionConfig| {
-                let report = pollster::block_on(fashion::run(&data, config, &device, &mut Alone, &mut Bars::new()))?;
+                let mut bars = Bars::saving(args.common.save_models.clone());
+                let report = pollster::block_on(fashion::run(&data, config, &device, &mut Alone, &mut bars))?;
+                bars.saved()?;
                 if !report.teacher_sweep.is_empty() {
                     plot::teacher_sweep(&report, plot).map_err(|e| RunError::Config(format!("{}: {e}", plot.display())))?;
                     println!("plot: {}", plot.display());
@@ -213,13 +236,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let mnist = data::load_dir(&args.common.data.join("mnist")).map_err(|e| e.to_string())?;
             let plot = &args.plot;
             let run = |config: &IlyasConfig| {
-                let report = pollster::block_on(ilyas::run(&mnist, config, &device, &mut Alone, &mut Bars::new()))?;
+                let mut bars = Bars::saving(args.common.save_models.clone());
+                let report = pollster::block_on(ilyas::run(&mnist, config, &device, &mut Alone, &mut bars))?;
+                bars.saved()?;
                 plot::epsilon_sweep(&report, plot).map_err(|e| RunError::Config(format!("{}: {e}", plot.display())))?;
                 println!("plot: {}", plot.display());
                 Ok(report)
             };
             over_seeds(&args.common, args.config, |c| &mut c.training, run, print_ilyas, ilyas_figures)
         }
+        Command::Eval(args) => eval(&args),
         Command::Presets => {
             print!("{}", experiments::page_presets_module());
             Ok(())
@@ -230,6 +256,18 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Scores a model file on MNIST's test set and prints the figure.
+fn eval(args: &EvalArgs) -> Result<(), String> {
+    let device = Device::flex();
+    let bytes = std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let model = TrainedCnn::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let test = data::load_dir(&args.data.join("mnist")).map_err(|e| e.to_string())?.test.head(args.mnist_test_limit);
+    let accuracy = pollster::block_on(model.accuracy(&test, &device)).map_err(|e| e.to_string())?;
+    let card = &model.card;
+    println!("{} ({:?} CNN): {} of the first {} MNIST test digits", card.name, card.preset, pct(accuracy), test.len());
+    Ok(())
 }
 
 fn device(backend: Backend) -> Result<Device, String> {
@@ -339,15 +377,42 @@ fn write_report(path: Option<&PathBuf>, report: &impl Serialize) -> Result<(), S
 struct Bars {
     multi: MultiProgress,
     bar: Option<ProgressBar>,
+    /// Where to write the run's models, and what writing them did.
+    save_models: Option<PathBuf>,
+    saved: Result<(), String>,
 }
 
 impl Bars {
     fn new() -> Self {
-        Self { multi: MultiProgress::new(), bar: None }
+        Self::saving(None)
+    }
+
+    fn saving(save_models: Option<PathBuf>) -> Self {
+        Self { multi: MultiProgress::new(), bar: None, save_models, saved: Ok(()) }
+    }
+
+    /// Whether every model offered was written (where asked).
+    fn saved(&self) -> Result<(), RunError> {
+        self.saved.clone().map_err(|e| RunError::Config(format!("--save-models: {e}")))
+    }
+
+    fn save(dir: &std::path::Path, model: &TrainedCnn) -> Result<(), String> {
+        let name: String = model.card.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' }).collect();
+        let path = dir.join(format!("{name}.model"));
+        let bytes = model.to_bytes()?;
+        std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, bytes)).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("model: {}", path.display());
+        Ok(())
     }
 }
 
 impl Observer for Bars {
+    fn trained(&mut self, model: TrainedCnn) {
+        if let (Some(dir), Ok(())) = (&self.save_models, &self.saved) {
+            self.saved = Self::save(dir, &model);
+        }
+    }
+
     fn event(&mut self, event: Event) {
         match event {
             Event::Phase { phase, steps } => {

@@ -70,12 +70,15 @@ impl Spread {
     }
 }
 
-/// Receives events and says whether the run should stop.
+/// Receives events and the models a run offers, and says whether the run should stop.
 pub trait Observer {
     fn event(&mut self, event: Event);
     fn cancelled(&self) -> bool {
         false
     }
+    /// A model the run has finished training, for a visitor to try (the page keeps them until
+    /// its next run; `wrong-labels --save-models` writes them). Dropped by default.
+    fn trained(&mut self, _model: crate::trained::TrainedCnn) {}
 }
 
 impl<F: FnMut(Event)> Observer for F {

@@ -167,3 +167,56 @@ fn every_corrupt_cifar_batch_gives_a_one_line_error_naming_the_file() {
         assert!(stderr.to_lowercase().contains(expected), "{file}: expected '{expected}' in: {stderr}");
     }
 }
+
+#[test]
+fn saved_models_score_under_eval_what_the_run_reported_and_a_damaged_file_is_one_line() {
+    let temp = tempfile::tempdir().unwrap();
+    let (models, report) = (temp.path().join("models"), temp.path().join("report.json"));
+    let run = Command::new(env!("CARGO_BIN_EXE_wrong-labels"))
+        .args(["fashion", "--preset", "fast", "--teacher-epochs", "1", "--student-epochs", "1", "--control-epochs", "1"])
+        .args(["--mnist-train-limit", "2000", "--fashion-train-limit", "2000", "--mnist-test-limit", "500", "--control-limit", "500"])
+        .arg("--data")
+        .arg(common::data_dir())
+        .arg("--save-models")
+        .arg(&models)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let eval = |file: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wrong-labels"))
+            .args(["eval", "--mnist-test-limit", "500", "--data"])
+            .arg(common::data_dir())
+            .arg("--model")
+            .arg(file)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let reported = [
+        ("teacher", &report["teacher"]),
+        ("student-raw", &report["students"][0]),
+        ("student-standardize", &report["students"][1]),
+        ("control", &report["control"]),
+    ];
+    for (name, model) in reported {
+        let (ok, stdout, stderr) = eval(&models.join(format!("{name}.model")));
+        assert!(ok, "{name}: {stderr}");
+        let scored: f64 = stdout.split('%').next().and_then(|s| s.rsplit(' ').next()).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{stdout}"));
+        let expected = model["test_accuracy"].as_f64().unwrap() * 100.0;
+        assert!((scored - expected).abs() <= 0.1, "{name}: eval says {scored}%, the run {expected}%");
+        assert!(stdout.contains("of the first 500 MNIST test digits"), "{stdout}");
+    }
+
+    let whole = std::fs::read(models.join("student-standardize.model")).unwrap();
+    for (what, bytes, expected) in [("truncated", whole[..whole.len() - 100].to_vec(), "cut short"), ("foreign", b"{\"json\": 1}".to_vec(), "not a Wrong Labels model file")] {
+        let file = temp.path().join(what);
+        std::fs::write(&file, bytes).unwrap();
+        let (ok, _, stderr) = eval(&file);
+        assert!(!ok && !stderr.contains("panicked"), "{what}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
+        assert!(stderr.contains(expected) && stderr.contains(what), "{what}: {stderr}");
+    }
+}

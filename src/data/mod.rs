@@ -2,6 +2,7 @@
 //! bytes serve raw, moment-matched and standardized inputs without copies.
 
 pub mod cifar;
+pub mod drawing;
 pub mod idx;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ pub use crate::report::ModelReport;
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{Observer, RunError};
 use crate::train::{self, Schedule, Trained};
+use crate::trained::{Card, TrainedCnn};
 use super::{Relabeling, Training, gallery, salt};
 
 /// How the normalized student's FashionMNIST images are normalized "with MNIST's mean and
@@ -277,6 +278,7 @@ pub async fn run(
     let (mnist_train, mnist_test, fashion) = (&lab.mnist_train, &lab.mnist_test, &lab.fashion);
 
     let teacher = train::train(lab.fresh(salt::TEACHER), mnist_train, Some(mnist_test), &lab.teacher_schedule(), "teacher", device, group, observer).await?;
+    observer.trained(lab.card("teacher", Affine::IDENTITY, Affine::IDENTITY).of(&teacher.model));
 
     let Relabeling { local, labels, classes, images_per_second } = super::relabel(&teacher.model, fashion, device, group, observer).await?;
     let relabeled = fashion.with_labels(local);
@@ -291,7 +293,9 @@ pub async fn run(
     let mut students = Vec::new();
     for (i, normalize) in [Normalize::None, config.normalize].into_iter().enumerate() {
         let phase = format!("student {}", name(normalize));
-        students.push(lab.student(&teacher.model, &relabeled, normalize, salt::STUDENT + i as u64, &phase, group, observer).await?);
+        let (report, student) = lab.student(&teacher.model, &relabeled, normalize, salt::STUDENT + i as u64, &phase, group, observer).await?;
+        observer.trained(student);
+        students.push(report);
     }
 
     let mut teacher_sweep = Vec::new();
@@ -303,6 +307,7 @@ pub async fn run(
     let random = super::random_labels(parallel::total(group, control_set.len()).await?, training.seed);
     let control_set = control_set.with_labels(parallel::local_part(&random, group));
     let control = train::train(lab.fresh(salt::CONTROL), &control_set, Some(mnist_test), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
+    observer.trained(lab.card("control", Affine::IDENTITY, Affine::IDENTITY).of(&control.model));
 
     let student_ips = students.iter().map(|s| s.model.images_per_second).sum::<f64>() / students.len() as f64;
     Ok(FashionReport {
@@ -354,8 +359,13 @@ impl Lab<'_> {
         super::fresh_replica(self.device, self.config.training.seed, stream, self.replica, |d| Cnn::new(shape, self.mnist_train.side, 10, d))
     }
 
+    /// How a model of this run named `name` reads digits and garments.
+    fn card(&self, name: &str, digits: Affine, garments: Affine) -> Card {
+        Card { name: name.into(), preset: self.config.preset, side: self.mnist_train.side, digits, garments }
+    }
+
     /// Trains a student on `relabeled` (FashionMNIST with `teacher`'s digits), normalized as
-    /// `normalize` says, and tests it on MNIST.
+    /// `normalize` says, and tests it on MNIST; returns its summary and the student.
     #[allow(clippy::too_many_arguments)]
     async fn student(
         &self,
@@ -366,7 +376,7 @@ impl Lab<'_> {
         phase: &str,
         group: &mut impl Group,
         observer: &mut impl Observer,
-    ) -> Result<StudentReport, RunError> {
+    ) -> Result<(StudentReport, TrainedCnn), RunError> {
         let (train_set, test_set) = match normalize {
             Normalize::None => (relabeled.clone(), self.mnist_test.clone()),
             Normalize::Moments => {
@@ -382,7 +392,8 @@ impl Lab<'_> {
         let training = &self.config.training;
         let schedule = Schedule { balance: self.config.student_balance, ..training.schedule(training.student_epochs, stream) };
         let student = train::train(self.fresh(stream), &train_set, Some(&test_set), &schedule, phase, self.device, group, observer).await?;
-        Ok(student_report(student, normalize, train_set.affine, &self.test_labels))
+        let trained = self.card(phase, test_set.affine, train_set.affine).of(&student.model);
+        Ok((student_report(student, normalize, train_set.affine, &self.test_labels), trained))
     }
 
     /// A teacher trained on the first `limit` MNIST training images, its agreement with the
@@ -402,7 +413,7 @@ impl Lab<'_> {
         let agreement = train::accuracy(&own.labels, labels);
         let phase = format!("student of the {mnist_images}-digit teacher");
         let stream = salt::STUDENT + 1;
-        let student = self.student(&teacher.model, &self.fashion.with_labels(own.local), self.config.normalize, stream, &phase, group, observer).await?;
+        let (student, _) = self.student(&teacher.model, &self.fashion.with_labels(own.local), self.config.normalize, stream, &phase, group, observer).await?;
         Ok(TeacherPoint { mnist_images, teacher: teacher.report(), agreement, student })
     }
 }

@@ -13,12 +13,13 @@ use web_time::Instant;
 
 use super::{Training, phase_seed, salt};
 use crate::attack::{Norm, Pgd};
-use crate::data::{ImageSet, Splits};
+use crate::data::{Affine, ImageSet, Splits};
 use crate::models::{Cnn, Preset};
 use crate::parallel::{self, Group, local_limit};
 use crate::report::{Event, ModelReport, Observer, RunError};
 use crate::host::{check, read_floats, yield_now};
 use crate::train;
+use crate::trained::Card;
 
 /// How each training image's target class is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +185,9 @@ pub async fn run(
     let fresh = |stream: u64| super::fresh_replica(device, training.seed, stream, replica, |d| Cnn::new(config.preset.shape(), teacher_set.side, 10, d));
 
     let teacher = train::train(fresh(salt::TEACHER), &teacher_set, Some(&test_set), &training.schedule(training.teacher_epochs, salt::TEACHER), "teacher", device, group, observer).await?;
+    // Every model here reads raw digits.
+    let card = |name: &str| Card { name: name.into(), preset: config.preset, side: teacher_set.side, digits: Affine::IDENTITY, garments: Affine::IDENTITY };
+    observer.trained(card("teacher").of(&teacher.model));
     let clean = train::predict(&teacher.model, &attacked, ATTACK_BATCH, device, None, observer).await?;
     let teacher_clean_accuracy = train::parallel_accuracy(&clean, &attacked.labels, group).await?;
     let test_labels = parallel::gather(group, &test_set.labels).await?;
@@ -209,6 +213,7 @@ pub async fn run(
             let total = classes.len() as f32;
             let phase = format!("student {} ε={epsilon}", name(targets));
             let student = train::train(fresh(stream), &adversarial, Some(&test_set), &training.schedule(training.student_epochs, stream), &phase, device, group, observer).await?;
+            observer.trained(card(&phase).of(&student.model));
             sets.push(AdversarialSet {
                 targets,
                 epsilon,
@@ -227,6 +232,7 @@ pub async fn run(
     let random = super::random_labels(classes.len(), training.seed);
     let control_set = attacked.with_labels(parallel::local_part(&random, group));
     let control = train::train(fresh(salt::CONTROL), &control_set, Some(&test_set), &training.schedule(training.control_epochs, salt::CONTROL), "control", device, group, observer).await?;
+    observer.trained(card("control").of(&control.model));
 
     Ok(IlyasReport {
         config: config.clone(),
