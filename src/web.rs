@@ -14,7 +14,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
-use crate::data::{ImageSet, Splits, cifar};
+use crate::data::{ImageSet, Splits, cifar, drawing};
 use crate::experiments;
 use crate::experiments::cifar as cifar_experiment;
 use crate::experiments::fashion::{self, FashionData};
@@ -23,6 +23,7 @@ use crate::experiments::ilyas;
 use crate::experiments::toy;
 use crate::parallel::{self, Group};
 use crate::report::{Event, Observer, RunError};
+use crate::trained::{Input, TrainedCnn};
 
 /// The lab a worker owns: a device, this replica's shards of the datasets, and a cancel flag a
 /// running experiment polls.
@@ -34,6 +35,9 @@ pub struct Lab {
     fashion: Rc<RefCell<Option<Rc<ImageSet>>>>,
     cifar: Rc<RefCell<Option<Rc<Splits>>>>,
     cancelled: Rc<Cell<bool>>,
+    /// The models of the last run (the first worker's: the replicas hold the same), or loaded
+    /// from files, for a visitor to try.
+    models: Rc<RefCell<Vec<TrainedCnn>>>,
 }
 
 const NO_DEVICE: &str = "call init() first";
@@ -132,13 +136,20 @@ fn describe(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Forwards events to a JS callback (if any) and reads the shared cancel flag.
+/// Forwards events to a JS callback (if any), reads the shared cancel flag, and keeps the run's
+/// models where given a place for them.
 struct JsObserver {
     callback: Option<Function>,
     cancelled: Rc<Cell<bool>>,
+    models: Option<Rc<RefCell<Vec<TrainedCnn>>>>,
 }
 
 impl Observer for JsObserver {
+    fn trained(&mut self, model: TrainedCnn) {
+        if let Some(models) = &self.models {
+            models.borrow_mut().push(model);
+        }
+    }
     fn event(&mut self, event: Event) {
         if let (Some(callback), Ok(value)) = (&self.callback, to_js(&event)) {
             let _ = callback.call1(&JsValue::NULL, &value);
@@ -212,6 +223,7 @@ impl Lab {
             fashion: Rc::default(),
             cifar: Rc::default(),
             cancelled: Rc::default(),
+            models: Rc::default(),
         }
     }
 
@@ -317,6 +329,9 @@ impl Lab {
         let (device, mut workers) = (self.device.clone(), self.workers.borrow().clone());
         let (mnist, fashion, cifar) = (self.mnist.clone(), self.fashion.clone(), self.cifar.clone());
         let mut observer = self.observer(Some(on_event));
+        // A run replaces the models a visitor tries; the replicas other than the first drop theirs.
+        self.models.borrow_mut().clear();
+        observer.models = (workers.rank == 0).then(|| self.models.clone());
         future_to_promise(async move {
             let observer = &mut observer;
             #[cfg(feature = "cpu")]
@@ -370,7 +385,79 @@ impl Lab {
     /// An observer for a new run (which clears an earlier cancel).
     fn observer(&self, callback: Option<Function>) -> JsObserver {
         self.cancelled.set(false);
-        JsObserver { callback, cancelled: self.cancelled.clone() }
+        JsObserver { callback, cancelled: self.cancelled.clone(), models: None }
+    }
+
+    /// The models a visitor can try: each one's card (name, preset, side, normalizations).
+    pub fn models(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.models.borrow().iter().map(|m| &m.card).collect::<Vec<_>>())
+    }
+
+    /// What every model answers for one image: `kind` `"drawing"` (a `width`×`height` pad's grey
+    /// values, prepared as MNIST's digits were), `"digit"` or `"garment"` (an image of the
+    /// models' side, as is). Resolves to `{ image, answers }`: the image the models read (null
+    /// when nothing is drawn, and no answers) and, per model, `{ name, probabilities }`.
+    pub fn answer(&self, kind: String, pixels: Vec<u8>, width: usize, height: usize) -> Promise {
+        let (device, models) = (self.device.clone(), self.models.clone());
+        future_to_promise(async move {
+            let device = device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
+            let (image, input) = match kind.as_str() {
+                "drawing" => (drawing::mnist_like(&pixels, width, height).map_err(error)?, Input::Digit),
+                "digit" | "garment" if pixels.len() == width * height && width == height => {
+                    (Some(pixels), if kind == "digit" { Input::Digit } else { Input::Garment })
+                }
+                "digit" | "garment" => return Err(error(format!("a {kind} must be a square image, not {width}×{height} with {} pixels", pixels.len()))),
+                other => return Err(error(format!("unknown kind of image '{other}'"))),
+            };
+            #[derive(Serialize)]
+            struct Answer<'a> {
+                name: &'a str,
+                probabilities: [f32; 10],
+            }
+            #[derive(Serialize)]
+            struct Answers<'a> {
+                image: Option<&'a [u8]>,
+                answers: Vec<Answer<'a>>,
+            }
+            let models = models.borrow().clone();
+            let mut answers = Vec::new();
+            if let Some(image) = &image {
+                let side = (image.len() as f64).sqrt() as usize;
+                let set = ImageSet::new(1, side, image.clone(), vec![0]);
+                for model in &models {
+                    let probabilities = model.probabilities(&set, input, &device).await.map_err(run_error)?;
+                    answers.push(Answer { name: &model.card.name, probabilities: probabilities[0] });
+                }
+            }
+            to_js(&Answers { image: image.as_deref(), answers })
+        })
+    }
+
+    /// Model `name`'s file (see [`crate::trained`]).
+    #[wasm_bindgen(js_name = saveModel)]
+    pub fn save_model(&self, name: &str) -> Result<Vec<u8>, JsValue> {
+        let models = self.models.borrow();
+        let model = models.iter().find(|m| m.card.name == name).ok_or_else(|| error(format!("no model '{name}' is loaded")))?;
+        model.to_bytes().map_err(error)
+    }
+
+    /// Adds the model in a file's bytes to those a visitor tries (replacing one of its name);
+    /// resolves to its name. A damaged or foreign file is refused with the reason.
+    #[wasm_bindgen(js_name = loadModel)]
+    pub fn load_model(&self, bytes: Vec<u8>) -> Result<String, JsValue> {
+        let device = self.device.borrow().clone().ok_or_else(|| error(NO_DEVICE))?;
+        let model = TrainedCnn::from_bytes(&bytes, &device).map_err(error)?;
+        let name = model.card.name.clone();
+        let mut models = self.models.borrow_mut();
+        models.retain(|m| m.card.name != name);
+        models.push(model);
+        Ok(name)
+    }
+
+    /// Forgets every model a visitor could try (their memory is freed).
+    #[wasm_bindgen(js_name = clearModels)]
+    pub fn clear_models(&self) {
+        self.models.borrow_mut().clear();
     }
 }
 

@@ -7,8 +7,9 @@ import { manifest, chunkFiles, cifarFiles, cifarSource } from './data.js';
 import { embed } from './embed.js';
 import { Cancelled, DeviceLost } from './pool.js';
 import { Backends, DATASET_NAMES } from './backends.js';
-import { SectionView, settingsForm, el, seconds } from './views.js';
+import { SectionView, settingsForm, el, seconds, FASHION_CLASSES } from './views.js';
 import { showFashion, showToy, showCifar, showIlyas } from './results.js';
+import { Tryout } from './tryout.js';
 
 const $ = (id) => document.getElementById(id);
 const { state, problems: urlProblems } = parseState(location.search);
@@ -65,6 +66,14 @@ const backends = new Backends(state);
 published.pools = () => Object.entries(backends.pools).filter(([, pool]) => pool && !pool.dead).map(([backend]) => backend);
 const sections = Object.fromEntries(SECTIONS.map((name) => [name, new SectionView($(name))]));
 
+// The trained models to try, after a fashion or an ilyas run (they live in the pool that ran it).
+const tryouts = {
+  fashion: new Tryout($('fashion-tryout'), 'The teacher learned from digits. The students and the control never saw one: '
+    + 'they learned from clothes, with the teacher\'s digits or random ones. Click a garment in the gallery above to see what each model calls it.'),
+  ilyas: new Tryout($('ilyas-tryout'), 'The teacher learned from digits; each student only from attacked digits labelled with the attack\'s target.'),
+};
+published.tryouts = tryouts;
+
 /** Publishes a run's report, and the wasm memory of the workers that ran it. */
 function publish(report, ran = null) {
   postReport?.(state.experiment, report);
@@ -103,6 +112,8 @@ async function runInSection(name, work, again) {
   };
   current = run;
   view.busy(true);
+  // A run replaces the models there were to try.
+  for (const tryout of Object.values(tryouts)) tryout.detach();
   try {
     await work(view, run);
   } catch (e) {
@@ -174,6 +185,13 @@ async function runFashion() {
         digits: await pool.images('mnist-test', report.students[0].sample_predictions.map((_, i) => i)),
       };
       showFashion(view.results, report, images);
+      await tryouts.fashion.attach(pool);
+      // A garment of the gallery, clicked: what every model calls it.
+      [...$('relabel-gallery').children].forEach((figure, k) => {
+        const ex = report.relabel.examples[k];
+        figure.addEventListener('click', () => tryouts.fashion.garment(images.fashion[k], `A ${FASHION_CLASSES[ex.class].toLowerCase()} the teacher called ${ex.digit}: what each model says it is`));
+      });
+      $('relabel-gallery').classList.add('pickable');
     });
   }, runFashion);
 }
@@ -245,6 +263,7 @@ async function runIlyas() {
       const originals = [];
       for (const set of report.sets) originals.push(await pool.images('mnist-train', set.examples.slice(0, 4).map((ex) => ex.index)));
       showIlyas(view.results, report, { originals });
+      await tryouts.ilyas.attach(pool);
     });
   }, runIlyas);
 }

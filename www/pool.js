@@ -146,6 +146,14 @@ export class Pool {
     return indices.map((_, k) => replies.find((reply) => reply.result[k])?.result[k]);
   }
 
+  // The trained models a visitor tries: the first worker keeps them (the replicas hold the same).
+  async models() { return (await this.request(this.workers[0], { type: 'models' })).result; }
+  /** What each model answers for an image (src/web.rs, `answer`): `{ image, answers }`. */
+  async answer(kind, pixels, width, height) { return (await this.request(this.workers[0], { type: 'answer', kind, pixels, width, height })).result; }
+  async saveModel(name) { return (await this.request(this.workers[0], { type: 'save-model', name })).result; }
+  async loadModel(bytes) { return (await this.request(this.workers[0], { type: 'load-model', bytes }, [bytes.buffer])).result; }
+  async clearModels() { await this.request(this.workers[0], { type: 'clear-models' }); }
+
   /** Each worker's wasm memory, in bytes (it grows to its peak and stays there). */
   async memory() {
     return (await Promise.all(this.workers.map((worker) => this.request(worker, { type: 'memory' })))).map((reply) => reply.result);

@@ -67,6 +67,19 @@ async function handle(msg) {
     }
     case 'images':
       return { result: msg.indices.map((i) => lab.image(msg.set, i)) };
+    case 'models':
+      return { result: lab.models() };
+    case 'answer':
+      return { result: await lab.answer(msg.kind, msg.pixels, msg.width, msg.height) };
+    case 'save-model': {
+      const bytes = lab.saveModel(msg.name);
+      return { result: bytes, transfer: [bytes.buffer] };
+    }
+    case 'load-model':
+      return { result: lab.loadModel(msg.bytes) };
+    case 'clear-models':
+      lab.clearModels();
+      return {};
     case 'memory':
       return { result: wasm.memory.buffer.byteLength };
     case 'cancel':

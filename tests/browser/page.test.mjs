@@ -293,6 +293,12 @@ test('embed mode in a cross-origin iframe of a page that sets no COOP/COEP heade
     assert.ok(heights[0] <= 900, `before the run the embedded page is ${heights[0]} px high`);
     const frameHeight = await page.evaluate(() => Number(document.getElementById('demo').height));
     assert.equal(frameHeight, heights[heights.length - 1]);
+    // On a phone's width, after the run (results, galleries, the pad), the frame does not scroll sideways.
+    await page.setViewportSize({ width: 375, height: 800 });
+    const fits = () => document.documentElement.scrollWidth <= window.innerWidth;
+    await inner.waitForFunction(fits, null, { timeout: 5000 }).catch(() => {});
+    assert.ok(await inner.evaluate(fits), `the frame scrolls sideways at 375 px: ${await inner.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth, document.documentElement.clientWidth, ...[...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth && e.getClientRects().length).map((e) => `${e.tagName}#${e.id}.${e.className} in ${e.parentElement.className} ${e.textContent.slice(0, 30)} ${e.getBoundingClientRect().right}`).slice(0, 3)])}`);
     assert.deepEqual(otherOrigins(requests, server.url, host.url), [], 'requests to other origins');
     assert.deepEqual(errors, [], 'console errors and CSP violations');
   } finally {

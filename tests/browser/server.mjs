@@ -63,7 +63,7 @@ export function serveHost() {
   const server = createServer((req, res) => {
     const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
     const page = `<!doctype html><title>A blog</title><p>A post that embeds the demo.</p>
-<iframe id="demo" src="${src.replace(/"/g, '&quot;')}" width="1000" height="900" style="border:0"></iframe>
+<iframe id="demo" src="${src.replace(/"/g, '&quot;')}" height="900" style="border:0; width: 100%"></iframe>
 <script>
 window.messages = [];
 addEventListener('message', (e) => {
