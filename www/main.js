@@ -2,7 +2,7 @@
 // Run and Cancel to the backends (backends.js: worker pools, the measured choice, data) and to its
 // views.
 
-import { SETTINGS, PRESETS, presetValues, parseState, parseSetting, writeState, fashionConfig, toyConfig, cifarConfig, ilyasConfig, fashionSeconds, cifarSeconds, ilyasSeconds } from './state.js';
+import { SETTINGS, PRESETS, presetValues, parseState, parseSetting, writeState, changedSettings, fashionConfig, toyConfig, cifarConfig, ilyasConfig, fashionSeconds, cifarSeconds, ilyasSeconds } from './state.js';
 import { manifest, chunkFiles, cifarFiles, cifarSource } from './data.js';
 import { embed } from './embed.js';
 import { Cancelled, DeviceLost } from './pool.js';
@@ -10,6 +10,7 @@ import { Backends, DATASET_NAMES } from './backends.js';
 import { SectionView, settingsForm, el, seconds, FASHION_CLASSES } from './views.js';
 import { showFashion, showToy, showCifar, showIlyas } from './results.js';
 import { Tryout } from './tryout.js';
+import { History, entry } from './history.js';
 
 const $ = (id) => document.getElementById(id);
 const { state, problems: urlProblems } = parseState(location.search);
@@ -74,9 +75,20 @@ const tryouts = {
 };
 published.tryouts = tryouts;
 
-/** Publishes a run's report, and the wasm memory of the workers that ran it. */
+// The runs finished in this browser; a click loads one's settings back (the page's own switches aside).
+const runs = new History($('runs'), (settings, experiment) => {
+  const values = presetValues(settings.preset);
+  for (const key of Object.keys(state)) if (!['embed', 'autorun'].includes(key)) state[key] = key in settings ? settings[key] : values[key];
+  showSettings();
+  showExperiment(experiment);
+});
+published.runs = runs;
+
+/** Publishes a run's report, and the wasm memory of the workers that ran it; keeps it in the history. */
 function publish(report, ran = null) {
   postReport?.(state.experiment, report);
+  const { autorun, embed, ...settings } = changedSettings(state);
+  runs.add(entry(state.experiment, settings, report));
   published.lastReport = report;
   published.memory = () => (ran ? ran.memory() : Promise.resolve([]));
   $('report').textContent = JSON.stringify(report);

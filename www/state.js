@@ -135,14 +135,16 @@ export function parseState(search) {
   return { state, problems };
 }
 
+/** The settings that differ from their preset's (the preset itself where it is not the default). */
+export function changedSettings(state) {
+  const base = presetValues(state.preset);
+  return Object.fromEntries(Object.entries(state).filter(([key, value]) =>
+    String(value) !== String(base[key]) || (key === 'preset' && value !== DEFAULTS.preset)));
+}
+
 /** Writes the settings that differ from their preset's into the URL, without reloading. */
 export function writeState(state) {
-  const base = presetValues(state.preset);
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(state)) {
-    if (String(value) !== String(base[key]) || (key === 'preset' && value !== DEFAULTS.preset)) params.set(key, value);
-  }
-  const query = params.toString();
+  const query = new URLSearchParams(changedSettings(state)).toString();
   history.replaceState(null, '', query ? `?${query}` : location.pathname);
 }
 

@@ -149,3 +149,54 @@ function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
 }
+
+test('runs kept: two runs with other settings are listed after a reload, the first one\'s settings load back, the CSV has both; no storage or a full one: a message, the page still works', async (t) => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser, `${server.url}?experiment=toy&toy_runs=3&autorun=1`);
+    const first = await waitForReport(page);
+    await page.fill('#toy-settings [name="toy_runs"]', '4');
+    await page.dispatchEvent('#toy-settings [name="toy_runs"]', 'change');
+    await page.click('#toy-run');
+    await waitForReport(page, first);
+    await page.reload();
+    await page.locator('#runs table tr.run').first().waitFor();
+    const rows = await page.$$eval('#runs table tr.run', (trs) => trs.map((tr) => tr.textContent));
+    assert.equal(rows.length, 2, rows.join('\n'));
+    assert.match(rows[0], /toy_runs=4/, 'the latest first');
+    assert.match(rows[1], /toy_runs=3/);
+    assert.equal(await page.inputValue('#toy-settings [name="toy_runs"]'), '4', 'the reload kept the URL\'s settings');
+    // The first run's settings, loaded back.
+    await page.click('#runs table tr.run:nth-child(3)');
+    assert.equal(await page.inputValue('#toy-settings [name="toy_runs"]'), '3');
+    assert.match(page.url(), /toy_runs=3/);
+    assert.match(await page.textContent('#runs .run-detail'), /originals right \(of 32\): [\d.]+/);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#runs [data-part="runs-csv"]')]);
+    const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+    t.diagnostic(lines.join(' | '));
+    assert.equal(lines.length, 3, 'a header and two rows');
+    assert.match(lines[0], /^when,experiment,settings,backend,workers,seconds,originals right \(of 32\)$/);
+    assert.match(lines[1], /,toy,.*toy_runs=3/);
+    await page.click('#runs [data-part="runs-clear"]');
+    await page.reload();
+    assert.equal(await page.locator('#runs table tr.run').count(), 0, 'Clear forgets them');
+    assert.deepEqual(errors, []);
+
+    // Storage refused, then full: the run completes and the page says the run is not kept.
+    for (const [why, script, message] of [
+      ['no storage', () => Object.defineProperty(window, 'localStorage', { get() { throw new DOMException('denied', 'SecurityError'); } }), /not kept in this browser/],
+      ['full', () => { Storage.prototype.setItem = () => { throw new DOMException('full', 'QuotaExceededError'); }; }, /storage for this site is full/],
+    ]) {
+      const visit = await open(browser, 'about:blank');
+      await visit.context.addInitScript(script);
+      await visit.page.goto(`${server.url}?experiment=toy&toy_runs=2&autorun=1`);
+      await waitForReport(visit.page);
+      assert.match(await visit.page.textContent('#runs [role="status"]'), message, why);
+      assert.equal(await visit.page.locator('#runs table tr.run').count(), 1, `${why}: the run is listed`);
+      assert.deepEqual(visit.errors, [], why);
+      await visit.context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+});
