@@ -440,6 +440,20 @@ test('CPU workers: D_rand and D_det at a small scale, with the gallery and the �
     // Four examples a set, each as the original, the perturbation and the attacked image.
     assert.equal(await page.locator('#ilyas-gallery canvas').count(), 3 * 4 * report.sets.length);
     assert.ok(await page.evaluate(() => Chart.getChart(document.getElementById('ilyas-epsilon-chart')).data.datasets.length === 5));
+    // The pad serves this section's models too: a drawn 1, read by the teacher and both students.
+    const models = await page.$$eval('#ilyas-tryout .model-row', (rows) => rows.map((r) => r.dataset.model));
+    assert.deepEqual(models, ['teacher', 'student D_rand ε=3', 'student D_det ε=3', 'control']);
+    const pad = page.locator('#ilyas-tryout canvas.pad');
+    await pad.scrollIntoViewIfNeeded();
+    const box = await pad.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.85, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForFunction(() => [...document.querySelectorAll('#ilyas-tryout .model-row')].every((r) => r.dataset.top));
+    const tops = await page.$$eval('#ilyas-tryout .model-row', (rows) => rows.map((r) => r.dataset.top));
+    t.diagnostic(`a drawn 1 is read as: ${models.map((m, i) => `${m} ${tops[i]}`).join(', ')}`);
+    assert.equal(tops[0], '1');
     await page.screenshot({ path: `${SHOTS}/page-ilyas.png`, fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
