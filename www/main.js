@@ -70,8 +70,8 @@ const sections = Object.fromEntries(SECTIONS.map((name) => [name, new SectionVie
 // The trained models to try, after a fashion or an ilyas run (they live in the pool that ran it).
 const tryouts = {
   fashion: new Tryout($('fashion-tryout'), 'The teacher learned from digits. The students and the control never saw one: '
-    + 'they learned from clothes, with the teacher\'s digits or random ones. Click a garment in the gallery above to see what each model calls it.'),
-  ilyas: new Tryout($('ilyas-tryout'), 'The teacher learned from digits; each student only from attacked digits labelled with the attack\'s target.'),
+    + 'they learned from clothes, with the teacher\'s digits or random ones. Click a garment in the gallery above, or ask for a test garment, to see what each model calls it.'),
+  ilyas: new Tryout($('ilyas-tryout'), 'The teacher learned from digits; each student only from attacked digits labelled with the attack\'s target.', { garments: false }),
 };
 published.tryouts = tryouts;
 

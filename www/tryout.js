@@ -2,7 +2,8 @@
 // model's ten probabilities as bars; the models' files to download and to load back. The models
 // stay in the first worker of the pool that trained them (src/web.rs, `answer`) until the next run.
 
-import { el, part, pct } from './views.js';
+import { el, part, pct, FASHION_CLASSES } from './views.js';
+import { loadDataset } from './data.js';
 
 const PAD = 280;
 // A pen about as thick, relative to the digit, as MNIST's strokes (a tenth of the box's height).
@@ -10,9 +11,11 @@ const PEN = 20;
 
 /** The models' panel, built into `root` (an empty `data-part="tryout"` element of the results). */
 export class Tryout {
-  constructor(root, intro) {
+  /** `garments`: whether its models read clothes too (the fashion run's), offering a test garment. */
+  constructor(root, intro, { garments = true } = {}) {
     Object.assign(this, { root, pool: null, inFlight: false, pending: null, timings: [] });
     root.replaceChildren(...panel(intro));
+    part(root, 'test-garment').hidden = !garments;
     this.pad = root.querySelector('canvas.pad');
     this.preview = root.querySelector('canvas.preview');
     this.answers = part(root, 'answers');
@@ -78,6 +81,22 @@ export class Tryout {
     part(this.root, 'model-save').addEventListener('click', () => this.save());
     part(this.root, 'model-load').addEventListener('change', (e) => this.load(e.target));
     part(this.root, 'models-forget').addEventListener('click', () => this.forget());
+    part(this.root, 'test-garment').addEventListener('click', () => this.testGarment());
+  }
+
+  /** A FashionMNIST test image at random (no model saw it), from the test set's first chunk. */
+  async testGarment() {
+    try {
+      this.testGarments ??= loadDataset('fashion', () => {}, ['t10k-images-00.gz', 't10k-labels-00.gz']).then(([images, labels]) => Promise.all([gunzip(images), gunzip(labels)]));
+      const [images, labels] = await this.testGarments;
+      const count = labels.length - 8;
+      const i = Math.floor(Math.random() * count);
+      const name = FASHION_CLASSES[labels[8 + i]].toLowerCase();
+      this.garment(images.slice(16 + i * 784, 16 + (i + 1) * 784), `A ${name} from the test set (no model saw it): what each model says it is`);
+    } catch (e) {
+      this.testGarments = null;
+      this.say(`No test garment: ${e.message}`);
+    }
   }
 
   clearPad() {
@@ -179,6 +198,12 @@ export class Tryout {
   }
 }
 
+/** The bytes of a gzip file (the browser's own decompressor). */
+async function gunzip(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 /** The panel's parts: a heading, the pad and what the models see, their bars, their files. */
 function panel(intro) {
   return [
@@ -189,6 +214,7 @@ function panel(intro) {
         el('canvas', { class: 'pad', width: String(PAD), height: String(PAD), 'aria-label': 'drawing pad' }),
         el('div', { class: 'pad-tools' },
           el('button', { 'data-part': 'pad-clear', type: 'button' }, 'Clear'),
+          el('button', { 'data-part': 'test-garment', type: 'button' }, 'A test garment'),
           el('figure', {}, el('canvas', { class: 'preview', width: '28', height: '28' }), el('figcaption', {}, 'what the models see')))),
       el('div', { class: 'answers-box' },
         el('p', { 'data-part': 'answers-caption', class: 'note' }),

@@ -105,6 +105,11 @@ test('after a run, a drawn 1 is read as 1 by the teacher, with every model\'s ba
     await settled(page, 'fashion');
     const garment = await answers(page, 'fashion');
     assert.equal(garment[0].top, String(report.relabel.examples[0].digit), 'the teacher gives the garment the digit of the report');
+    // A test garment, at random: fetched on demand (a chunk of the test set), answered by every model.
+    await page.click('#fashion-tryout [data-part="test-garment"]');
+    await page.waitForFunction(() => /from the test set/.test(document.querySelector('#fashion-tryout [data-part="answers-caption"]').textContent));
+    await settled(page, 'fashion');
+    t.diagnostic(await page.textContent('#fashion-tryout [data-part="answers-caption"]'));
 
     // A student's file, downloaded: the command line scores it as the page did, on the same test digits.
     await page.selectOption('#fashion-tryout [data-part="model-picker"]', 'student standardize');
