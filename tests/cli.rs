@@ -2,30 +2,19 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
+
+use common::{gzip, idx_file};
 use std::process::Command;
 
 const FILES: [&str; 4] = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
+fn images(count: usize, side: usize, pixels: usize) -> Vec<u8> {
+    idx_file(0x0803, &[count, side, side], &vec![7; pixels])
 }
 
-fn images(count: u32, side: u32, pixels: usize) -> Vec<u8> {
-    let mut b = 0x0803u32.to_be_bytes().to_vec();
-    [count, side, side].iter().for_each(|v| b.extend(v.to_be_bytes()));
-    b.extend(std::iter::repeat_n(7u8, pixels));
-    gzip(&b)
-}
-
-fn labels(count: u32) -> Vec<u8> {
-    let mut b = 0x0801u32.to_be_bytes().to_vec();
-    b.extend(count.to_be_bytes());
-    b.extend((0..count).map(|i| (i % 10) as u8));
-    gzip(&b)
+fn labels(count: usize) -> Vec<u8> {
+    idx_file(0x0801, &[count], &(0..count).map(|i| (i % 10) as u8).collect::<Vec<_>>())
 }
 
 /// A data folder of tiny valid files, with `file` of `set` replaced by `bad`.

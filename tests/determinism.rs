@@ -128,21 +128,12 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<Stri
 /// The first `train` and `test` MNIST images and labels as IDX files: loading all of MNIST takes
 /// minutes under emulation.
 fn write_mnist_head(dir: &std::path::Path, train: usize, test: usize) {
-    use std::io::Write;
     std::fs::create_dir_all(dir).unwrap();
     let (mnist, _) = common::splits();
-    let idx = |magic: u32, dims: &[usize], bytes: &[u8]| {
-        let mut header = magic.to_be_bytes().to_vec();
-        dims.iter().for_each(|&d| header.extend((d as u32).to_be_bytes()));
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&header).unwrap();
-        gz.write_all(bytes).unwrap();
-        gz.finish().unwrap()
-    };
     for (set, n, prefix) in [(&mnist.train, train, "train"), (&mnist.test, test, "t10k")] {
         let head = set.head(Some(n));
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte.gz")), idx(0x0803, &[n, 28, 28], &head.pixel_bytes())).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), idx(0x0801, &[n], &head.labels)).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte.gz")), common::idx_file(0x0803, &[n, 28, 28], &head.pixel_bytes())).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), common::idx_file(0x0801, &[n], &head.labels)).unwrap();
     }
 }
 

@@ -35,8 +35,9 @@ export class Tryout {
     await this.listModels();
   }
 
-  /** Forgets the pool: a new run is replacing its models. */
+  /** Forgets the pool and frees its models: a new run replaces them (perhaps on another pool). */
   detach() {
+    this.pool?.clearModels().catch(() => {});
     this.pool = null;
     this.root.hidden = true;
   }

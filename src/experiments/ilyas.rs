@@ -208,6 +208,7 @@ pub async fn run(
             let adversarial = attack(&attacker, &attacked, &chosen, &pgd, device, &phase, observer).await?;
             let attack_ips = classes.len() as f64 / attack_started.elapsed().as_secs_f64().max(1e-9);
             let says = train::predict(&teacher.model, &adversarial, ATTACK_BATCH, device, None, observer).await?;
+            let attack_confusion = train::confusion(&parallel::gather(group, &chosen).await?, &parallel::gather(group, &says).await?);
             let (l2, linf) = distances(&attacked, &adversarial);
             let sums = group.sum(vec![l2, linf]).await?;
             let total = classes.len() as f32;
@@ -218,8 +219,8 @@ pub async fn run(
                 targets,
                 epsilon,
                 step_size: step,
-                attack_success: train::parallel_accuracy(&says, &chosen, group).await?,
-                attack_confusion: train::confusion(&parallel::gather(group, &chosen).await?, &parallel::gather(group, &says).await?),
+                attack_success: diagonal_share(&attack_confusion),
+                attack_confusion,
                 mean_l2: sums[0] as f32 / total,
                 mean_linf: sums[1] as f32 / total,
                 attack_images_per_second: attack_ips,
@@ -266,6 +267,13 @@ fn validate(config: &IlyasConfig, group: &impl Group) -> Result<(), RunError> {
         return bad("the step size must be above 0");
     }
     Ok(())
+}
+
+/// The share of a confusion matrix's counts on its diagonal (the attack's success: the teacher
+/// answered the target).
+fn diagonal_share(confusion: &[Vec<usize>]) -> f32 {
+    let hits: usize = confusion.iter().enumerate().map(|(i, row)| row[i]).sum();
+    hits as f32 / confusion.iter().flatten().sum::<usize>().max(1) as f32
 }
 
 pub fn name(targets: Targets) -> &'static str {

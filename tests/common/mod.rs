@@ -27,3 +27,20 @@ pub fn fashion_data() -> FashionData<'static> {
     let (mnist, fashion) = splits();
     FashionData { mnist, fashion_train: &fashion.train }
 }
+
+/// `bytes`, gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A gzip IDX file: `magic`, the dimensions, then `bytes` (which need not match them: tests make
+/// damaged files too).
+pub fn idx_file(magic: u32, dims: &[usize], bytes: &[u8]) -> Vec<u8> {
+    let mut raw = magic.to_be_bytes().to_vec();
+    dims.iter().for_each(|&d| raw.extend((d as u32).to_be_bytes()));
+    raw.extend_from_slice(bytes);
+    gzip(&raw)
+}
