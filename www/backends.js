@@ -32,9 +32,20 @@ export class Backends {
     })();
   }
 
-  /** The started pool of a backend (a fresh one after a failure or a change of worker count). */
-  async pool(backend) {
-    const size = backend === 'cpu' ? workerCount(this.settings.workers) : 1;
+  /**
+   * The CPU worker counts to measure: the one the settings force, or the count the browser reports
+   * and half of it (WebKit reports 4 cores on a 2-core machine, and 4 workers there train slower
+   * than 2), the last one chosen first.
+   */
+  cpuCounts() {
+    if (this.settings.workers >= 1) return [workerCount(this.settings.workers)];
+    const reported = workerCount(0);
+    return [...new Set([this.cpuChosen ?? reported, reported, Math.ceil(reported / 2)])];
+  }
+
+  /** The started pool of a backend (a fresh one after a failure or a change of worker count); on
+   * the CPU, of `size` workers (by default the count the last measurement chose). */
+  async pool(backend, size = backend === 'cpu' ? this.cpuCounts()[0] : 1) {
     const pools = this.pools;
     if (!pools[backend] || pools[backend].dead || pools[backend].size !== size) {
       pools[backend]?.terminate();
@@ -52,7 +63,8 @@ export class Backends {
 
   /** What this browser offers, said before any run. */
   async describe() {
-    const cores = `the CPU (WebAssembly) with ${workerCount(this.settings.workers)} workers`;
+    const counts = this.cpuCounts();
+    const cores = `the CPU (WebAssembly) with ${counts.length > 1 ? `${counts.join(' or ')} workers, whichever trains faster` : `${counts[0]} worker${counts[0] > 1 ? 's' : ''}`}`;
     const adapter = await this.gpuAdapter;
     const forced = { cpu: `Backend: ${cores}, as chosen in the settings.`, webgpu: 'Backend: WebGPU, as chosen in the settings.' };
     if (forced[this.settings.backend]) return forced[this.settings.backend];
@@ -63,7 +75,8 @@ export class Backends {
 
   /**
    * Measures the training speed of `experiment` with `config` on each backend the settings allow
-   * (WebGPU where a hardware adapter exists, the CPU with all its workers), and picks the faster.
+   * (WebGPU where a hardware adapter exists, the CPU at each worker count of `cpuCounts`), and
+   * picks the fastest.
    * With `auto`, a software adapter is not measured, and its module not downloaded. Returns the
    * pool, its speed, and a line saying what was measured. `run.pool` follows the pool being
    * measured, so that a cancel reaches it.
@@ -73,6 +86,10 @@ export class Backends {
     const measured = [];
     const notes = [];
     for (const backend of candidates) {
+      if (backend === 'cpu') {
+        measured.push(...await this.measureCpu(experiment, config, run));
+        continue;
+      }
       run.check();
       const adapter = backend === 'webgpu' && (await this.gpuAdapter);
       if (backend === 'webgpu' && !adapter) {
@@ -104,7 +121,6 @@ export class Backends {
         measured.push({ backend, workers: started.size, name: backendName(started), images_per_second: ips, pool: started });
       } catch (e) {
         if (e instanceof Cancelled) throw e;
-        if (backend === 'cpu') throw e;
         // A slow (software) GPU is given back rather than left running.
         started.fail(e);
         notes.push(`${backendName(started)}: ${e.message}`);
@@ -113,21 +129,57 @@ export class Backends {
     if (!measured.length) {
       // Only WebGPU was asked for, and it could not run: the CPU always can.
       notes.push('training on the CPU instead');
-      const started = await this.pool('cpu');
-      run.pool = started;
-      measured.push({ backend: 'cpu', workers: started.size, name: cpuName(started), images_per_second: await started.measure(experiment, config), pool: started });
+      measured.push(...await this.measureCpu(experiment, config, run));
     }
     const best = measured.reduce((a, b) => (b.images_per_second > a.images_per_second ? b : a));
-    // The slower pool is given back: its workers, its GPU device and its memory.
+    // The slower pools are given back: their workers, their GPU device and their memory.
     for (const { backend, pool } of measured) {
-      if (pool !== best.pool) {
-        pool.terminate();
-        this.pools[backend] = null;
-      }
+      if (pool === best.pool) continue;
+      pool.terminate();
+      if (this.pools[backend] === pool) this.pools[backend] = null;
     }
+    if (this.pools[best.backend] !== best.pool) this.pools[best.backend]?.terminate();
+    this.pools[best.backend] = best.pool;
+    if (best.backend === 'cpu') this.cpuChosen = best.workers;
+    const counts = measured.filter((m) => m.backend === 'cpu').length;
+    // How the worker count was chosen, for the report.
+    const workersBy = this.settings.workers >= 1 ? 'the workers setting' : counts > 1 ? 'measurement' : 'the core count';
     const figures = measured.map((m) => `${m.name}: ${speed(m.images_per_second)}`);
-    const line = [...figures, ...notes].join(' · ') + (measured.length > 1 ? ` → ${best.backend === 'cpu' ? 'CPU' : 'WebGPU'}` : '');
-    return { ...best, line, measured: measured.map(({ pool: _, ...m }) => m) };
+    const line = [...figures, ...notes].join(' · ') + (measured.length > 1 ? ` → ${best.backend === 'cpu' ? `CPU, ${best.workers} worker${best.workers > 1 ? 's' : ''}` : 'WebGPU'}` : '');
+    return { ...best, workersBy, line, measured: measured.map(({ pool: _, ...m }) => m) };
+  }
+
+  /**
+   * Measures the CPU at each worker count of `cpuCounts()`, each its own pool (the pool of the
+   * count chosen last time is kept between runs). A slower count's pool is ended as soon as a faster
+   * one is measured, so that at most two are alive at once.
+   */
+  async measureCpu(experiment, config, run) {
+    let best = null;
+    const measured = [];
+    let started = null;
+    try {
+      for (const size of this.cpuCounts()) {
+        run.check();
+        started = size === this.pools.cpu?.size && !this.pools.cpu.dead ? this.pools.cpu : new Pool('cpu', size);
+        run.pool = started;
+        started.info ??= await started.ready;
+        run.check();
+        const m = { backend: 'cpu', workers: size, name: cpuName(started), images_per_second: await started.measure(experiment, config), pool: started };
+        measured.push(m);
+        if (best && m.images_per_second <= best.images_per_second) {
+          started.terminate();
+        } else {
+          best?.pool.terminate();
+          best = m;
+        }
+      }
+    } catch (e) {
+      // A cancel or a failure: the pools this measurement started are ended (the kept one stays).
+      for (const pool of [started, best?.pool]) if (pool && pool !== this.pools.cpu) pool.terminate();
+      throw e;
+    }
+    return measured;
   }
 
   /**
@@ -162,7 +214,7 @@ export class Backends {
     run.check();
     status('running…');
     const report = await choice.pool.run(experiment, config, onEvent);
-    report.backend = { backend: choice.backend, module: MODULES[choice.backend], workers: choice.workers, name: choice.name, measured: choice.measured };
+    report.backend = { backend: choice.backend, module: MODULES[choice.backend], workers: choice.workers, workers_by: choice.workersBy, name: choice.name, measured: choice.measured };
     return report;
   }
 }
