@@ -120,6 +120,13 @@ fn replicas_average_to_the_whole_batchs_gradient() {
 
 #[test]
 fn replicas_training_on_shards_stay_identical_and_learn() {
+    // Two replicas, as on this machine; three, four and eight, as on laptops with more cores.
+    for size in [2, 3, 4, 8] {
+        replicas_stay_identical(size);
+    }
+}
+
+fn replicas_stay_identical(size: usize) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (mnist, _) = common::splits();
     let (train_set, test_set) = (mnist.train.head(Some(2_000)), mnist.test.head(Some(500)));
@@ -129,11 +136,11 @@ fn replicas_training_on_shards_stay_identical_and_learn() {
     let schedule = Schedule { epochs: 2, batch_size: 64, learning_rate: 3e-3, warmup: 0.05, seed: 5, augment: None, read_every: READ_EVERY, balance: 0.0, replay: false };
 
     let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = Threads::group(2)
+        let handles: Vec<_> = Threads::group(size)
             .into_iter()
             .map(|mut group| {
                 let (model, device) = (model.clone(), device.clone());
-                let (train_shard, test_shard) = (parallel::shard(&train_set, group.rank, 2), parallel::shard(&test_set, group.rank, 2));
+                let (train_shard, test_shard) = (parallel::shard(&train_set, group.rank, size), parallel::shard(&test_set, group.rank, size));
                 scope.spawn(move || {
                     let trained = pollster::block_on(train::train(model, &train_shard, Some(&test_shard), &schedule, "teacher", &device, &mut group, &mut Quiet)).unwrap();
                     (flat(&trained.model, None), trained.history, trained.test_predictions)
@@ -143,15 +150,17 @@ fn replicas_training_on_shards_stay_identical_and_learn() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let (weights, history, predictions) = &results[0];
-    assert_eq!(weights, &results[1].0, "the replicas' weights are identical");
     let figures = |h: &[wrong_labels::report::EpochRecord]| h.iter().map(|r| (r.train_loss, r.train_accuracy, r.test_accuracy)).collect::<Vec<_>>();
-    assert_eq!(figures(history), figures(&results[1].1), "both report the same figures");
-    assert_eq!(predictions, &results[1].2);
-    // The figures cover both shards: every test image is predicted once.
+    for (rank, (w, h, p)) in results.iter().enumerate().skip(1) {
+        assert_eq!(weights, w, "{size} replicas: replica {rank}'s weights are replica 0's");
+        assert_eq!(figures(history), figures(h), "{size} replicas: replica {rank} reports the same figures");
+        assert_eq!(predictions, p);
+    }
+    // The figures cover every shard: every test image is predicted once.
     assert_eq!(predictions.len(), 500);
     let accuracy = history.last().unwrap().test_accuracy.unwrap();
     assert_eq!(accuracy, train::accuracy(predictions, &test_set.labels));
-    assert!(accuracy > 0.7, "a teacher trained on two shards of 2,000 digits: {accuracy}");
+    assert!(accuracy > 0.7, "a teacher trained on {size} shards of 2,000 digits: {accuracy}");
 }
 
 /// Replica 0 of two whose twin holds the same data and computes the same: every sum is twice
