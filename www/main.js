@@ -75,10 +75,12 @@ const tryouts = {
 };
 published.tryouts = tryouts;
 
-// The runs finished in this browser; a click loads one's settings back (the page's own switches aside).
+// The runs finished in this browser; a click loads one's settings back. How this page was opened
+// (embedded, run on load) is not a run's setting: it is neither kept nor loaded back.
+const OPENED = ['embed', 'autorun'];
 const runs = new History($('runs'), (settings, experiment) => {
   const values = presetValues(settings.preset);
-  for (const key of Object.keys(state)) if (!['embed', 'autorun'].includes(key)) state[key] = key in settings ? settings[key] : values[key];
+  for (const key of Object.keys(state)) if (!OPENED.includes(key)) state[key] = key in settings ? settings[key] : values[key];
   showSettings();
   showExperiment(experiment);
 });
@@ -87,7 +89,7 @@ published.runs = runs;
 /** Publishes a run's report, and the wasm memory of the workers that ran it; keeps it in the history. */
 function publish(report, ran = null) {
   postReport?.(state.experiment, report);
-  const { autorun, embed, ...settings } = changedSettings(state);
+  const settings = Object.fromEntries(Object.entries(changedSettings(state)).filter(([key]) => !OPENED.includes(key)));
   runs.add(entry(state.experiment, settings, report));
   published.lastReport = report;
   published.memory = () => (ran ? ran.memory() : Promise.resolve([]));

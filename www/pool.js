@@ -146,13 +146,15 @@ export class Pool {
     return indices.map((_, k) => replies.find((reply) => reply.result[k])?.result[k]);
   }
 
-  // The trained models a visitor tries: the first worker keeps them (the replicas hold the same).
-  async models() { return (await this.request(this.workers[0], { type: 'models' })).result; }
+  /** The first worker's answer to `message`: it keeps the trained models a visitor tries (the
+   * replicas hold the same). */
+  async first(message, transfer = []) { return (await this.request(this.workers[0], message, transfer)).result; }
+  models() { return this.first({ type: 'models' }); }
   /** What each model answers for an image (src/web.rs, `answer`): `{ image, answers }`. */
-  async answer(kind, pixels, width, height) { return (await this.request(this.workers[0], { type: 'answer', kind, pixels, width, height })).result; }
-  async saveModel(name) { return (await this.request(this.workers[0], { type: 'save-model', name })).result; }
-  async loadModel(bytes) { return (await this.request(this.workers[0], { type: 'load-model', bytes }, [bytes.buffer])).result; }
-  async clearModels() { await this.request(this.workers[0], { type: 'clear-models' }); }
+  answer(kind, pixels, width, height) { return this.first({ type: 'answer', kind, pixels, width, height }); }
+  saveModel(name) { return this.first({ type: 'save-model', name }); }
+  loadModel(bytes) { return this.first({ type: 'load-model', bytes }, [bytes.buffer]); }
+  clearModels() { return this.first({ type: 'clear-models' }); }
 
   /** Each worker's wasm memory, in bytes (it grows to its peak and stays there). */
   async memory() {

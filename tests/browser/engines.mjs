@@ -121,6 +121,21 @@ export async function report(page, previous = null, timeout = 600_000) {
   return result.report;
 }
 
+/** The settings of a small fashion run (a few seconds a phase on this machine's CPU path). */
+export const SMALL = 'experiment=fashion&teacher_epochs=1&student_epochs=1&control_epochs=1'
+  + '&mnist_train_limit=3000&fashion_train_limit=3000&mnist_test_limit=1000&autorun=1';
+
+/** In the page: flips a byte of the first cached FashionMNIST chunk (the Cache API is the page's to
+ * read and write); resolves to its URL. */
+export async function damageCachedChunk() {
+  const cache = await caches.open('wrong-labels-data-v2');
+  const key = (await cache.keys()).find((r) => r.url.includes('fashion-mnist/train-images-00.gz'));
+  const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
+  bytes[1000] ^= 0xff;
+  await cache.put(key, new Response(bytes));
+  return key.url;
+}
+
 /** What must not differ between two runs of the same settings, seed and workers. */
 export const figures = (r) => ({
   teacher: r.teacher.history.map((h) => [h.train_loss, h.test_accuracy]),

@@ -7,11 +7,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { serve, serveHost } from './server.mjs';
-import { figures, report, start, waitFor } from './engines.mjs';
+import { SMALL, damageCachedChunk, figures, report, start, waitFor } from './engines.mjs';
 
 const DIST = resolve(import.meta.dirname, '../../dist');
-const SMALL = 'experiment=fashion&teacher_epochs=1&student_epochs=1&control_epochs=1'
-  + '&mnist_train_limit=3000&fashion_train_limit=3000&mnist_test_limit=1000&autorun=1';
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 const summary = (r) => `teacher ${pct(r.teacher.test_accuracy)}, students ${r.students.map((s) => pct(s.test_accuracy)).join(' / ')}, `
   + `control ${pct(r.control.test_accuracy)}, ${r.config.workers} workers, ${Math.round(r.seconds)} s`;
@@ -66,14 +64,7 @@ for (const name of ['firefox', 'webkit']) {
       // Two workers, forced: the figures depend on the count, and these runs must match.
       await page.goto(`${server.url}?${SMALL}&workers=2`);
       const first = await report(page);
-      const damaged = await page.evaluate(async () => {
-        const cache = await caches.open('wrong-labels-data-v2');
-        const key = (await cache.keys()).find((r) => r.url.includes('fashion-mnist/train-images-00.gz'));
-        const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
-        bytes[1000] ^= 0xff;
-        await cache.put(key, new Response(bytes));
-        return key.url;
-      });
+      const damaged = await page.evaluate(damageCachedChunk);
       const requests = server.stats.datasetRequests;
       await page.goto(`${server.url}?${SMALL}&workers=2`);
       const second = await report(page);

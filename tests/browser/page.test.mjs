@@ -7,14 +7,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { serve, serveHost } from './server.mjs';
 import { chromiumRss, launch, open, otherOrigins, waitForReport } from './browser.mjs';
-import { figures } from './engines.mjs';
+import { SMALL, damageCachedChunk, figures } from './engines.mjs';
 
 const DIST = resolve(import.meta.dirname, '../../dist');
 const SHOTS = resolve(import.meta.dirname, '../../out');
 mkdirSync(SHOTS, { recursive: true });
-// A small fashion run (a few seconds a phase on this machine's CPU path).
-const SMALL = 'experiment=fashion&teacher_epochs=1&student_epochs=1&control_epochs=1'
-  + '&mnist_train_limit=3000&fashion_train_limit=3000&mnist_test_limit=1000&autorun=1';
 // SwiftShader trains at ~25 images/s, so WebGPU runs are a tenth of that: they prove the GPU path
 // trains (the teacher learns); the students' claims are checked on the CPU path. This one takes
 // the other normalization, so that the page runs both.
@@ -104,15 +101,7 @@ test('damaged data: a corrupted cached chunk is fetched again and the run comple
   try {
     const { page, errors } = await open(browser, `${server.url}?${SMALL}&workers=1`);
     const first = await waitForReport(page);
-    // Flip a byte of one cached chunk (the Cache API is the page's to read and write).
-    const damaged = await page.evaluate(async () => {
-      const cache = await caches.open('wrong-labels-data-v2');
-      const key = (await cache.keys()).find((r) => r.url.includes('fashion-mnist/train-images-00.gz'));
-      const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
-      bytes[1000] ^= 0xff;
-      await cache.put(key, new Response(bytes));
-      return key.url;
-    });
+    const damaged = await page.evaluate(damageCachedChunk);
     const requests = server.stats.datasetRequests;
     await page.reload();
     const second = await waitForReport(page, first);

@@ -10,11 +10,10 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve } from './server.mjs';
 import { launch, open, waitForReport } from './browser.mjs';
+import { SMALL } from './engines.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/wrong-labels/target'), 'release/wrong-labels');
-const SMALL = 'experiment=fashion&teacher_epochs=1&student_epochs=1&control_epochs=1'
-  + '&mnist_train_limit=3000&fashion_train_limit=3000&mnist_test_limit=1000&autorun=1';
 
 let server;
 before(async () => { server = await serve(resolve(ROOT, 'dist')); });
